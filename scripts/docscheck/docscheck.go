@@ -1,0 +1,370 @@
+// Package docscheck keeps the chapters honest. It parses the Markdown of
+// README.md, chapters/ and labs/ and checks four things:
+//
+//  1. Every code excerpt is tied to the repository. A fenced block is
+//     preceded by a marker naming its source:
+//
+//     <!-- code: steps/03-mount-namespace/main.go#pivotRoot -->
+//
+//     "path#Name" is a Go declaration (a func, "Type.Method", a type, var or
+//     const), taken with its doc comment; "path#name" in any other file, or
+//     for a piece of a Go function, is the text between the marker lines
+//     "excerpt: name" and "end excerpt" (comment characters before them
+//     are ignored); a bare "path" is the whole file. The block must equal
+//     that source byte for byte. Fenced code in a language (go, sh, c, ...)
+//     without a marker is an error.
+//
+//  2. Every transcript marked runnable is run. A "console" block preceded by
+//     <!-- run --> holds commands after a "# " prompt (root), continued on
+//     lines starting with "> ", each followed by its expected output
+//     (stdout and stderr together, as a terminal shows them). In the
+//     expected output a line "..." matches any number of lines, "…"
+//     inside a line matches any text, and a last line "[N]" says the
+//     command exits with status N (as cram(1) writes it); otherwise it
+//     must exit 0. The blocks of one file run in order in one bash
+//     session, from the repository root. A console block that is not run
+//     says why: <!-- norun: needs a VM -->.
+//
+//  3. Every relative link resolves to a file, and a "#fragment" to a
+//     heading in it.
+//
+//  4. Nothing refers to line numbers ("line 42", "main.go:42"), which go
+//     stale with the first edit.
+package docscheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Block is one fenced block of a Markdown file.
+type Block struct {
+	File string // path relative to the repository
+	Line int    // of the opening fence, for error messages
+	Info string // the info string after the fence: "go", "console", ...
+	Body string // the content, each line ending in "\n"
+	// Marker is the HTML comment right before the fence, without "<!--"
+	// and "-->", trimmed: "code: PATH", "run", "norun: why", or "".
+	Marker string
+}
+
+// ParseBlocks returns the fenced blocks of a Markdown text.
+func ParseBlocks(file, text string) ([]Block, error) {
+	var blocks []Block
+	lines := strings.SplitAfter(text, "\n")
+	marker := ""
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimRight(lines[i], "\n")
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "<!--") && strings.HasSuffix(trimmed, "-->") {
+			marker = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(trimmed, "<!--"), "-->"))
+			continue
+		}
+		if !strings.HasPrefix(line, "```") {
+			if trimmed != "" {
+				marker = ""
+			}
+			continue
+		}
+		fence := line[:strings.LastIndex(line, "`")+1]
+		b := Block{File: file, Line: i + 1, Info: strings.TrimSpace(line[len(fence):]), Marker: marker}
+		marker = ""
+		var body strings.Builder
+		closed := false
+		for i++; i < len(lines); i++ {
+			if strings.TrimRight(lines[i], "\n") == fence {
+				closed = true
+				break
+			}
+			body.WriteString(lines[i])
+		}
+		if !closed {
+			return blocks, fmt.Errorf("%s:%d: fenced block is never closed", file, b.Line)
+		}
+		b.Body = body.String()
+		blocks = append(blocks, b)
+	}
+	return blocks, nil
+}
+
+// codeLanguages are the info strings whose blocks must be excerpts.
+var codeLanguages = map[string]bool{"go": true, "sh": true, "bash": true, "c": true, "ruby": true, "yaml": true, "json": true, "make": true}
+
+// Source returns the text that a "code:" marker names. root is the
+// repository directory.
+func Source(root, ref string) (string, error) {
+	path, name, _ := strings.Cut(ref, "#")
+	full := filepath.Join(root, path)
+	src, err := os.ReadFile(full)
+	if err != nil {
+		return "", fmt.Errorf("excerpt source %s: %w", path, err)
+	}
+	if name == "" {
+		return string(src), nil
+	}
+	if strings.HasSuffix(path, ".go") {
+		if text, ok, err := goDecl(full, src, name); err != nil {
+			return "", err
+		} else if ok {
+			return text, nil
+		}
+	}
+	return region(path, string(src), name)
+}
+
+// goDecl finds the top-level declaration name ("F", "T.M", a type, var or
+// const) and returns its source with its doc comment.
+func goDecl(file string, src []byte, name string) (string, bool, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
+	if err != nil {
+		return "", false, err
+	}
+	slice := func(doc *ast.CommentGroup, node ast.Node) string {
+		start := node.Pos()
+		if doc != nil {
+			start = doc.Pos()
+		}
+		return string(src[fset.Position(start).Offset:fset.Position(node.End()).Offset]) + "\n"
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			n := d.Name.Name
+			if d.Recv != nil && len(d.Recv.List) == 1 {
+				n = recvName(d.Recv.List[0].Type) + "." + n
+			}
+			if n == name {
+				return slice(d.Doc, d), true, nil
+			}
+		case *ast.GenDecl:
+			for _, s := range d.Specs {
+				var names []string
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					names = []string{s.Name.Name}
+				case *ast.ValueSpec:
+					for _, id := range s.Names {
+						names = append(names, id.Name)
+					}
+				}
+				for _, n := range names {
+					if n != name {
+						continue
+					}
+					if len(d.Specs) == 1 || d.Lparen == token.NoPos {
+						return slice(d.Doc, d), true, nil
+					}
+					// One spec of a grouped declaration: the whole group
+					// is the excerpt, so that it still reads as Go.
+					return slice(d.Doc, d), true, nil
+				}
+			}
+		}
+	}
+	return "", false, nil
+}
+
+func recvName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.StarExpr:
+		return recvName(e.X)
+	case *ast.Ident:
+		return e.Name
+	case *ast.IndexExpr:
+		return recvName(e.X)
+	}
+	return ""
+}
+
+var regionStart = regexp.MustCompile(`^\s*(?://|#|;|--)?\s*excerpt:\s*(\S+)\s*$`)
+var regionEnd = regexp.MustCompile(`^\s*(?://|#|;|--)?\s*end excerpt\s*$`)
+
+// region returns the lines between "excerpt: name" and "end excerpt",
+// with the common leading tabs removed.
+func region(path, src, name string) (string, error) {
+	var out []string
+	in, found := false, false
+	for _, line := range strings.SplitAfter(src, "\n") {
+		l := strings.TrimRight(line, "\n")
+		if m := regionStart.FindStringSubmatch(l); m != nil {
+			if m[1] == name {
+				in, found = true, true
+			}
+			continue
+		}
+		if regionEnd.MatchString(l) {
+			in = false
+			continue
+		}
+		if in {
+			out = append(out, line)
+		}
+	}
+	if !found {
+		return "", fmt.Errorf("%s has no declaration or \"excerpt: %s\" region", path, name)
+	}
+	return dedent(out), nil
+}
+
+// dedent removes the tabs that every non-empty line starts with.
+func dedent(lines []string) string {
+	common := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, "\t"))
+		if common < 0 || n < common {
+			common = n
+		}
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			b.WriteString(strings.TrimLeft(l, "\t"))
+			continue
+		}
+		b.WriteString(l[common:])
+	}
+	return b.String()
+}
+
+// CheckExcerpts compares every marked block to its source and reports
+// unmarked code blocks.
+func CheckExcerpts(root string, blocks []Block) []error {
+	var errs []error
+	for _, b := range blocks {
+		ref, isCode := strings.CutPrefix(b.Marker, "code:")
+		if !isCode {
+			if codeLanguages[b.Info] {
+				errs = append(errs, fmt.Errorf("%s:%d: %s block has no <!-- code: PATH#NAME --> marker tying it to the repository", b.File, b.Line, b.Info))
+			}
+			continue
+		}
+		want, err := Source(root, strings.TrimSpace(ref))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %v", b.File, b.Line, err))
+			continue
+		}
+		if want != b.Body {
+			errs = append(errs, fmt.Errorf("%s:%d: excerpt differs from %s:\n%s", b.File, b.Line, strings.TrimSpace(ref), lineDiff(want, b.Body)))
+		}
+	}
+	return errs
+}
+
+// lineDiff is a small (-source +chapter) listing of the first difference.
+func lineDiff(want, got string) string {
+	w := strings.Split(want, "\n")
+	g := strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("first difference at excerpt line %d (-source +chapter):\n-%q\n+%q", i+1, wl, gl)
+		}
+	}
+	return ""
+}
+
+var (
+	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	lineNumRE = regexp.MustCompile(`(?i)\blines? \d+\b|\.(go|sh|c|md|rb|json|ya?ml):\d+|#L\d+`)
+	headingRE = regexp.MustCompile(`^#{1,6}\s+(.*)$`)
+)
+
+// Slug is GitHub's anchor for a heading: lower case, spaces to dashes, and
+// everything but letters, digits, '-' and '_' dropped.
+func Slug(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Anchors returns the heading anchors of a Markdown text.
+func Anchors(text string) map[string]bool {
+	a := map[string]bool{}
+	inFence := false
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, "```") {
+			inFence = !inFence
+			continue
+		}
+		if m := headingRE.FindStringSubmatch(l); m != nil && !inFence {
+			s := Slug(strings.ReplaceAll(m[1], "`", ""))
+			a[s] = true
+		}
+	}
+	return a
+}
+
+// CheckText checks the links and line-number references of a file's prose
+// (fenced blocks are left out).
+func CheckText(root, file, text string) []error {
+	var errs []error
+	prose := stripFences(text)
+	for _, m := range lineNumRE.FindAllString(prose, -1) {
+		errs = append(errs, fmt.Errorf("%s: refers to a line number (%q): name the function or file instead", file, m))
+	}
+	for _, m := range linkRE.FindAllStringSubmatch(prose, -1) {
+		target := m[1]
+		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+			continue
+		}
+		path, frag, _ := strings.Cut(target, "#")
+		resolved := filepath.Join(filepath.Dir(filepath.Join(root, file)), path)
+		if path == "" {
+			resolved = filepath.Join(root, file)
+		}
+		st, err := os.Stat(resolved)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: link %s: no such file", file, target))
+			continue
+		}
+		if frag != "" && !st.IsDir() && strings.HasSuffix(resolved, ".md") {
+			b, _ := os.ReadFile(resolved)
+			if !Anchors(string(b))[frag] {
+				errs = append(errs, fmt.Errorf("%s: link %s: no heading with anchor #%s", file, target, frag))
+			}
+		}
+	}
+	return errs
+}
+
+func stripFences(text string) string {
+	var b bytes.Buffer
+	in := false
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if strings.HasPrefix(l, "```") {
+			in = !in
+			continue
+		}
+		if !in {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}

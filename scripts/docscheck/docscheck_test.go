@@ -1,0 +1,218 @@
+package docscheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/contain-dev/contain/tool/testkit"
+)
+
+// docs lists the Markdown files the checks cover.
+func docs(t *testing.T, root string) []string {
+	t.Helper()
+	files := []string{"README.md"}
+	for _, pat := range []string{"chapters/*.md", "labs/*/README.md", "bench/README.md"} {
+		m, err := filepath.Glob(filepath.Join(root, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range m {
+			rel, _ := filepath.Rel(root, f)
+			files = append(files, rel)
+		}
+	}
+	return files
+}
+
+func read(t *testing.T, root, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestExcerpts checks that every code excerpt equals its source.
+func TestExcerpts(t *testing.T) {
+	root := testkit.RepoRoot(t)
+	for _, f := range docs(t, root) {
+		blocks, err := ParseBlocks(f, read(t, root, f))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, err := range CheckExcerpts(root, blocks) {
+			t.Error(err)
+		}
+	}
+}
+
+// TestLinksAndLineNumbers checks relative links and line-number mentions.
+func TestLinksAndLineNumbers(t *testing.T) {
+	root := testkit.RepoRoot(t)
+	for _, f := range docs(t, root) {
+		for _, err := range CheckText(root, f, read(t, root, f)) {
+			t.Error(err)
+		}
+	}
+}
+
+// TestTranscripts runs every <!-- run --> block, file by file, as root,
+// with a freshly built contain first on PATH, and checks that the host's
+// mount table is the same afterwards.
+func TestTranscripts(t *testing.T) {
+	root := testkit.RepoRoot(t)
+	for _, f := range docs(t, root) {
+		blocks, err := ParseBlocks(f, read(t, root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var steps []Step
+		for i := range blocks {
+			b := &blocks[i]
+			if b.Info != "console" {
+				continue
+			}
+			if b.Marker != "run" {
+				if !strings.HasPrefix(b.Marker, "norun:") {
+					t.Errorf("%s:%d: console block is neither <!-- run --> nor <!-- norun: why -->", b.File, b.Line)
+				}
+				continue
+			}
+			s, err := ParseTranscript(b)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			steps = append(steps, s...)
+		}
+		if len(steps) == 0 {
+			continue
+		}
+		t.Run(strings.ReplaceAll(f, "/", "_"), func(t *testing.T) {
+			testkit.RequireRoot(t)
+			testkit.CheckHostMounts(t)
+			// The chapters say "contain"; make that the binary of this
+			// tree, not whatever an earlier provision.sh installed.
+			link := filepath.Join(t.TempDir(), "bin")
+			if err := os.Mkdir(link, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(testkit.Contain(t), filepath.Join(link, "contain")); err != nil {
+				t.Fatal(err)
+			}
+			env := append(os.Environ(), "PATH="+link+":"+os.Getenv("PATH"), "TERM=dumb", "LC_ALL=C")
+			sess, err := NewSession(root, env, 10*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			for _, s := range steps {
+				got, code, err := sess.Run(s.Command)
+				if err != nil {
+					t.Fatalf("%s:%d: # %s: %v\n%s", s.Block.File, s.Block.Line, s.Command, err, strings.Join(got, "\n"))
+				}
+				if !Match(s.Want, got) {
+					t.Errorf("%s:%d: # %s\noutput differs (-chapter +actual):\n%s", s.Block.File, s.Block.Line, s.Command, cmp.Diff(s.Want, got))
+				}
+				if code != s.Exit {
+					t.Errorf("%s:%d: # %s\nexit status %d, the chapter says %d\n%s", s.Block.File, s.Block.Line, s.Command, code, s.Exit, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		name      string
+		want, got []string
+		ok        bool
+	}{
+		{"exact", []string{"a", "b"}, []string{"a", "b"}, true},
+		{"extra line", []string{"a"}, []string{"a", "b"}, false},
+		{"dots any lines", []string{"a", "...", "z"}, []string{"a", "b", "c", "z"}, true},
+		{"dots no lines", []string{"a", "...", "z"}, []string{"a", "z"}, true},
+		{"ellipsis in line", []string{"mnt:[…]"}, []string{"mnt:[4026531841]"}, true},
+		{"ellipsis keeps the rest literal", []string{"pid:[…] x"}, []string{"pid:[12] y"}, false},
+		{"regexp chars are literal", []string{"a.c"}, []string{"abc"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Match(tt.want, tt.got); got != tt.ok {
+				t.Errorf("Match(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseTranscript(t *testing.T) {
+	b := &Block{File: "x.md", Body: "# echo a \\\n> b\na b\n# false\n[1]\n"}
+	got, err := ParseTranscript(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Step{
+		{Block: b, Command: "echo a \\\nb", Want: []string{"a b"}},
+		{Block: b, Command: "false", Exit: 1},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseTranscript (-want +got):\n%s", diff)
+	}
+}
+
+func TestSource(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\n\n// F does.\nfunc F() {\n\t// excerpt: inner\n\tx := 1\n\t_ = x\n\t// end excerpt\n}\n\ntype T struct{}\n\n// M is.\nfunc (t *T) M() {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "s.sh"), []byte("a\n# excerpt: part\nb\n# end excerpt\nc\n"), 0o644)
+	tests := []struct{ ref, want string }{
+		{"a.go#F", "// F does.\nfunc F() {\n\t// excerpt: inner\n\tx := 1\n\t_ = x\n\t// end excerpt\n}\n"},
+		{"a.go#T.M", "// M is.\nfunc (t *T) M() {}\n"},
+		{"a.go#T", "type T struct{}\n"},
+		{"a.go#inner", "x := 1\n_ = x\n"},
+		{"s.sh#part", "b\n"},
+		{"s.sh", "a\n# excerpt: part\nb\n# end excerpt\nc\n"},
+	}
+	for _, tt := range tests {
+		got, err := Source(dir, tt.ref)
+		if err != nil {
+			t.Errorf("Source(%s): %v", tt.ref, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Source(%s) (-want +got):\n%s", tt.ref, diff)
+		}
+	}
+	if _, err := Source(dir, "a.go#Missing"); err == nil {
+		t.Error("Source(a.go#Missing) succeeded, want an error")
+	}
+}
+
+func TestCheckText(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "b.md"), []byte("# Hello `there` world\n"), 0o644)
+	tests := []struct {
+		text string
+		errs int
+	}{
+		{"[ok](b.md)", 0},
+		{"[ok](b.md#hello-there-world)", 0},
+		{"[bad anchor](b.md#nope)", 1},
+		{"[missing](c.md)", 1},
+		{"[web](https://example.org/x)", 0},
+		{"see line 42", 1},
+		{"in main.go:42", 1},
+		{"```\nline 42 in a block is fine\n```\n", 0},
+	}
+	for _, tt := range tests {
+		if got := CheckText(dir, "a.md", tt.text); len(got) != tt.errs {
+			t.Errorf("CheckText(%q) = %v, want %d errors", tt.text, got, tt.errs)
+		}
+	}
+}

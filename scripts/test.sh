@@ -1,0 +1,74 @@
+#!/bin/bash
+# test.sh is the README's second command and all that CI runs: it
+# provisions the machine with the test packages, then runs the whole suite
+# as root and checks that the host is left as it was.
+#
+#  1. scripts/provision.sh --test
+#  2. gofmt and go vet
+#  3. go test ./... : tool, steps, labs (starter fails, solution passes),
+#     chapter excerpts, transcripts and links
+#  4. vagrant validate, and a short run of the benchmark script
+#  5. the host's mount table and cgroups compared with the start
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+"$repo/scripts/provision.sh" --test
+export PATH="/usr/local/go/bin:$PATH"
+
+snapshot() { # the host state a test could leave behind
+	awk '{ print $5, $9, $10 }' /proc/self/mountinfo | sort
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d 2>/dev/null | sort
+	ip -o link show 2>/dev/null | awk -F': ' '{ print "link", $2 }' | sort
+	ip netns list 2>/dev/null | sed 's/^/netns /'
+}
+before=$(mktemp)
+after=$(mktemp)
+log=$(mktemp)
+trap 'rm -f "$before" "$after" "$log"' EXIT
+snapshot >"$before"
+
+fail=0
+step() { echo; echo "== $*"; }
+
+step "gofmt and go vet"
+unformatted=$(gofmt -l tool steps labs scripts bench 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+	echo "not gofmt'd:"; echo "$unformatted"; fail=1
+fi
+go vet ./... || fail=1
+
+step "go test ./..."
+# -p 2: the machine has two cores; the packages' privileged tests each
+# make their own namespaces, so they may run side by side.
+if ! go test -p 2 -count=1 -timeout 25m ./... 2>&1 | tee "$log"; then
+	fail=1
+fi
+
+step "vagrant validate"
+if ! (cd "$repo" && VAGRANT_DEFAULT_PROVIDER=libvirt vagrant validate --ignore-provider 2>&1); then
+	fail=1
+fi
+
+step "benchmark script (short run; the numbers are in bench/README.md)"
+if ! bench/run.sh --runs 5 >/dev/null; then
+	echo "bench/run.sh failed"; fail=1
+fi
+
+step "host left as it was"
+snapshot >"$after"
+if ! diff -u "$before" "$after"; then
+	echo "the suite left mounts, cgroups, links or namespaces behind (-before +after above)"
+	fail=1
+else
+	echo "mounts, cgroups, links, netns: unchanged"
+fi
+
+passed=$(grep -c '^ok ' "$log" || true)
+failed=$(grep -cE '^(FAIL|--- FAIL)' "$log" || true)
+echo
+echo "packages: $passed passed, $failed failed"
+if [ "$fail" -ne 0 ]; then
+	echo "test.sh: FAILED"
+	exit 1
+fi
+echo "test.sh: all checks passed"

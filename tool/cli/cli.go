@@ -1,0 +1,101 @@
+// Package cli is the command line of contain: one kong command struct per
+// file, each with a Run method. Parsing is tested without starting a
+// process (cli_test.go).
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// CLI is the root of the command tree. Each field is a subcommand; kong
+// reads the help text from the struct tags.
+type CLI struct {
+	Checkconfig CheckconfigCmd `cmd:"" help:"Check what this host supports: namespaces, cgroups, devices, filesystems, capabilities."`
+	Chroot      ChrootCmd      `cmd:"" help:"Run a command with another root directory, and nothing else (chapter 02)."`
+	Run         RunCmd         `cmd:"" help:"Run a command in a new container: mount, UTS, IPC and PID namespaces around a rootfs (chapter 03)."`
+	Init        InitCmd        `cmd:"" hidden:"" help:"The container's init stage; started by run, never by hand."`
+}
+
+// Globals are what every Run method receives besides its own flags.
+type Globals struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// ExitError carries a process exit status through kong's error path
+// without printing anything more.
+type ExitError struct {
+	Code int
+	Err  error // printed as "contain: Err" when not nil
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Parser builds the kong parser for args-free use in tests and in Main.
+func Parser(cli *CLI, options ...kong.Option) (*kong.Kong, error) {
+	opts := append([]kong.Option{
+		kong.Name("contain"),
+		kong.Description("A container toolkit to learn from: each chapter adds one Linux isolation primitive."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	}, options...)
+	return kong.New(cli, opts...)
+}
+
+// Main runs contain with args (without the program name) and returns the
+// process exit status. Errors are printed as one line, "contain: ...".
+func Main(args []string, g Globals) int {
+	var cli CLI
+	exit := -1
+	parser, err := Parser(&cli,
+		kong.Writers(g.Stdout, g.Stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.Bind(&g),
+	)
+	if err != nil {
+		fmt.Fprintln(g.Stderr, "contain:", err)
+		return 2
+	}
+	ctx, err := parser.Parse(args)
+	if exit >= 0 { // --help
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(g.Stderr, "contain: %v: see 'contain --help'\n", err)
+		return 2
+	}
+	err = ctx.Run(&g)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(g.Stderr, "contain:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(g.Stderr, "contain:", err)
+	return 1
+}
+
+// requireRoot refuses to go on without root, before anything is created.
+func requireRoot(cmd string) error {
+	if os.Geteuid() != 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%s needs root (namespaces, mounts and pivot_root need CAP_SYS_ADMIN): run it as root, e.g. sudo contain %s ...", cmd, cmd)}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package initstage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a started container: the init stage, which became the user's
+// command when it exec'd.
+type Process struct {
+	cmd *exec.Cmd
+}
+
+// Pid returns the host pid of the container's first process.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Start runs `/proc/self/exe init` in new namespaces (cloneflags are
+// CLONE_NEW* flags), sends it cfg and waits until it has exec'd the command.
+// A failure of the init stage comes back as a *Failure.
+//
+// Equivalent to: unshare --fork $flags contain init
+func Start(cfg Config, cloneflags uintptr, stdin io.Reader, stdout, stderr io.Writer) (*Process, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, &Failure{Msg: err.Error(), Code: ExitSetup}
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("config pipe: %w", err)
+	}
+	defer cfgR.Close()
+	defer cfgW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("error pipe: %w", err)
+	}
+	defer errR.Close()
+	defer errW.Close()
+
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.ExtraFiles = []*os.File{cfgR, errW} // fd 3 and fd 4 in the child
+	cmd.Env = []string{}
+	// Cloneflags, not Unshareflags: the child is created inside the new
+	// namespaces by clone(2), so it is pid 1 of a new PID namespace. With
+	// Unshareflags Go would unshare(2) in the child after fork, which
+	// leaves the child itself outside the new PID namespace.
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: cloneflags,
+		// If contain dies, so does the container: nothing is left running
+		// that nobody waits for.
+		Pdeathsig: unix.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start init stage: %w", err)
+	}
+	// Our copies of the child's ends must go, or we would never read EOF.
+	cfgR.Close()
+	errW.Close()
+
+	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("send config to init stage: %w", err)
+	}
+	cfgW.Close()
+
+	msg, err := io.ReadAll(errR)
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("read init stage: %w", err)
+	}
+	if len(msg) > 0 {
+		cmd.Wait()
+		var f Failure
+		if err := json.Unmarshal(msg, &f); err != nil {
+			return nil, &Failure{Msg: fmt.Sprintf("init stage: %s", msg), Code: ExitSetup}
+		}
+		return nil, &f
+	}
+	return &Process{cmd: cmd}, nil
+}
+
+// forwarded are the signals that contain passes on to the container instead
+// of dying of them itself.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+
+// Wait forwards signals to the container until it exits and returns its
+// exit status, 128+N when signal N killed it, as the shells report it.
+func (p *Process) Wait() (int, error) {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	for {
+		select {
+		case s := <-sigs:
+			p.cmd.Process.Signal(s)
+		case err := <-done:
+			return ExitStatus(err)
+		}
+	}
+}
+
+// ExitStatus turns the result of exec.Cmd.Wait into a shell-style status.
+func ExitStatus(err error) (int, error) {
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return ExitSetup, err
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ee.ExitCode(), nil
+}

@@ -1,0 +1,62 @@
+// Package rootfs turns a directory into a container's root filesystem: it
+// checks the directory, mounts /proc, a minimal /dev and a read-only /sys
+// inside it, and switches to it with pivot_root(2), or with plain chroot(2)
+// for chapter 02.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// MountPoints are the directories inside a rootfs that contain mounts over.
+// Each must be a real directory: a symlink there would let the rootfs point
+// the mount at any path of the host (runc guards the same way, with
+// securejoin).
+var MountPoints = []string{"proc", "dev", "sys"}
+
+// Validate checks, before anything is created or mounted, that dir can serve
+// as a root filesystem, and returns its absolute path. Missing mount points
+// are created; a symlinked one is refused.
+func Validate(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("no rootfs given: pass --rootfs DIR (build one with scripts/mkrootfs.sh DIR)")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("rootfs %s: %w", dir, err)
+	}
+	st, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("rootfs %s does not exist: build one with scripts/mkrootfs.sh %s", dir, dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("rootfs %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("rootfs %s is not a directory: pass the directory that holds bin/, etc/, proc/", dir)
+	}
+	if abs == "/" {
+		return "", errors.New("rootfs / is the host's own root: pass a separate directory (scripts/mkrootfs.sh DIR builds one)")
+	}
+	for _, name := range MountPoints {
+		p := filepath.Join(abs, name)
+		st, err := os.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return "", fmt.Errorf("rootfs %s: create mount point /%s: %w", dir, name, err)
+			}
+		case err != nil:
+			return "", fmt.Errorf("rootfs %s: %w", dir, err)
+		case st.Mode()&fs.ModeSymlink != 0:
+			return "", fmt.Errorf("rootfs %s: /%s is a symlink, which could aim the mount at the host: replace it with a directory (rm %s && mkdir %s)", dir, name, p, p)
+		case !st.IsDir():
+			return "", fmt.Errorf("rootfs %s: /%s is not a directory: replace it with one (mkdir %s)", dir, name, p)
+		}
+	}
+	return abs, nil
+}

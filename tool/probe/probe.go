@@ -1,0 +1,237 @@
+// Package probe describes what a process sees of its own isolation: its
+// namespaces, mounts, pid, hostname and the pids it can see in /proc.
+//
+// The static probe binary (tool/cmd/probe) is copied into every test root
+// filesystem. Tests and lab graders run it inside a container and decode its
+// JSON report, instead of scraping the text of shell commands. Each chapter
+// adds the fields its primitive changes.
+package probe
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Namespaces lists the entries of /proc/self/ns that the probe reads, in the
+// order namespaces(7) lists them.
+var Namespaces = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
+
+// Mount is one line of /proc/self/mountinfo, reduced to the fields tests
+// compare (see proc(5), "/proc/pid/mountinfo").
+type Mount struct {
+	ID         int    `json:"id"`
+	Parent     int    `json:"parent"`
+	Root       string `json:"root"`
+	MountPoint string `json:"mount_point"`
+	Options    string `json:"options"`
+	// Optional holds the optional fields such as "shared:1" or "master:2";
+	// it is empty for a private mount.
+	Optional string `json:"optional,omitempty"`
+	FSType   string `json:"fstype"`
+	Source   string `json:"source"`
+}
+
+// Report is what the probe prints, as JSON, on standard output.
+type Report struct {
+	Pid      int    `json:"pid"`
+	PPid     int    `json:"ppid"`
+	Uid      int    `json:"uid"`
+	Gid      int    `json:"gid"`
+	Hostname string `json:"hostname"`
+	Cwd      string `json:"cwd"`
+	// NS maps a namespace name (see Namespaces) to the target of its
+	// /proc/self/ns link, such as "mnt:[4026531841]". A namespace the kernel
+	// lacks is absent.
+	NS map[string]string `json:"ns"`
+	// Mounts is the process's mount table, in mountinfo order.
+	Mounts []Mount `json:"mounts"`
+	// Pids lists the numeric entries of /proc, sorted: the processes this
+	// process can see. It is empty when /proc is not mounted.
+	Pids []int `json:"pids"`
+	// ProcMounted tells whether /proc looks like a procfs (it has /proc/self).
+	ProcMounted bool `json:"proc_mounted"`
+	// Errors collects what could not be read, so a probe in a half-built
+	// container still reports the rest.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Collect builds a Report for the calling process.
+func Collect() Report {
+	var r Report
+	r.Pid = os.Getpid()
+	r.PPid = os.Getppid()
+	r.Uid = os.Getuid()
+	r.Gid = os.Getgid()
+	fail := func(what string, err error) { r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", what, err)) }
+
+	if h, err := os.Hostname(); err == nil {
+		r.Hostname = h
+	} else {
+		fail("hostname", err)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		r.Cwd = wd
+	} else {
+		fail("getwd", err)
+	}
+	r.NS = map[string]string{}
+	for _, n := range Namespaces {
+		if target, err := os.Readlink("/proc/self/ns/" + n); err == nil {
+			r.NS[n] = target
+		}
+	}
+	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+		ms, err := ParseMountinfo(f)
+		f.Close()
+		if err != nil {
+			fail("mountinfo", err)
+		}
+		r.Mounts = ms
+	} else {
+		fail("mountinfo", err)
+	}
+	_, err := os.Lstat("/proc/self")
+	r.ProcMounted = err == nil
+	r.Pids = []int{}
+	if ents, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range ents {
+			if pid, err := strconv.Atoi(e.Name()); err == nil {
+				r.Pids = append(r.Pids, pid)
+			}
+		}
+		sort.Ints(r.Pids)
+	}
+	return r
+}
+
+// ParseMountinfo reads the format of /proc/PID/mountinfo described in
+// proc(5): "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw".
+func ParseMountinfo(rd io.Reader) ([]Mount, error) {
+	var ms []Mount
+	sc := bufio.NewScanner(rd)
+	for sc.Scan() {
+		line := sc.Text()
+		before, after, ok := strings.Cut(line, " - ")
+		if !ok {
+			return ms, fmt.Errorf("mountinfo line without separator: %q", line)
+		}
+		f := strings.Fields(before)
+		g := strings.Fields(after)
+		if len(f) < 6 || len(g) < 2 {
+			return ms, fmt.Errorf("short mountinfo line: %q", line)
+		}
+		id, _ := strconv.Atoi(f[0])
+		parent, _ := strconv.Atoi(f[1])
+		ms = append(ms, Mount{
+			ID:         id,
+			Parent:     parent,
+			Root:       unescape(f[3]),
+			MountPoint: unescape(f[4]),
+			Options:    f[5],
+			Optional:   strings.Join(f[6:], " "),
+			FSType:     g[0],
+			Source:     unescape(g[1]),
+		})
+	}
+	return ms, sc.Err()
+}
+
+// unescape undoes the octal escapes (\040 for a space) that the kernel uses
+// for special characters in mountinfo paths.
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// RootMount returns the mount whose mount point is "/", the last one when
+// several are stacked, or false when there is none.
+func (r Report) RootMount() (Mount, bool) {
+	var root Mount
+	found := false
+	for _, m := range r.Mounts {
+		if m.MountPoint == "/" {
+			root, found = m, true
+		}
+	}
+	return root, found
+}
+
+// MountAt returns the topmost mount at path.
+func (r Report) MountAt(path string) (Mount, bool) {
+	path = filepath.Clean(path)
+	var got Mount
+	found := false
+	for _, m := range r.Mounts {
+		if m.MountPoint == path {
+			got, found = m, true
+		}
+	}
+	return got, found
+}
+
+// Decode parses a report printed by the probe binary.
+func Decode(b []byte) (Report, error) {
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("decode probe report: %w (output was %q)", err, truncate(string(b), 200))
+	}
+	return r, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Summary is the short, human view of a report that scripts/try.sh prints
+// for the host beside the container: one "label  value" line each.
+func (r Report) Summary() []string {
+	root := "(none)"
+	if m, ok := r.RootMount(); ok {
+		root = fmt.Sprintf("%s%s (%s)", m.Source, rootSuffix(m.Root), m.FSType)
+	}
+	pids := fmt.Sprintf("%d", len(r.Pids))
+	if len(r.Pids) <= 6 {
+		pids = fmt.Sprint(r.Pids)
+	}
+	return []string{
+		"hostname        " + r.Hostname,
+		"my pid          " + strconv.Itoa(r.Pid),
+		"/ is            " + root,
+		"mounts          " + strconv.Itoa(len(r.Mounts)),
+		"pids in /proc   " + pids,
+		"mnt namespace   " + r.NS["mnt"],
+		"pid namespace   " + r.NS["pid"],
+	}
+}
+
+// rootSuffix shows which directory of the source filesystem is mounted,
+// when it is not the filesystem's own root.
+func rootSuffix(root string) string {
+	if root == "/" || root == "" {
+		return ""
+	}
+	return ":" + root
+}

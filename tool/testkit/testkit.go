@@ -1,0 +1,172 @@
+// Package testkit holds what the tests of the tool, the steps and the labs
+// share: building binaries once, making a fresh root filesystem per test,
+// running commands, and checking that the host is left as it was.
+//
+// Privileged tests call RequireRoot. Outside CI, a non-root run skips them;
+// in CI (CI=true), where the suite runs as root, a missing root fails the
+// test instead, so a privileged check can never be skipped silently there.
+package testkit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// InCI tells whether the suite runs under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// RequireRoot skips t unless it runs as root, or fails it under CI.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() {
+		t.Fatal("this test needs root, and CI runs as root: run the suite as root")
+	}
+	t.Skip("needs root: run the suite as root (scripts/test.sh)")
+}
+
+var (
+	repoOnce sync.Once
+	repoDir  string
+	repoErr  error
+)
+
+// RepoRoot returns the directory that holds go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	repoOnce.Do(func() {
+		dir, err := os.Getwd()
+		if err != nil {
+			repoErr = err
+			return
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				repoDir = dir
+				return
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				repoErr = errors.New("go.mod not found above the working directory")
+				return
+			}
+			dir = parent
+		}
+	})
+	if repoErr != nil {
+		t.Fatal(repoErr)
+	}
+	return repoDir
+}
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+// Bin builds the main package pkg (a path relative to the repository, such
+// as "./tool/cmd/contain") once per test binary, statically, and returns the
+// path of the executable.
+func Bin(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "contain-testbin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+	}
+	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = RepoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out
+}
+
+// Contain returns the path of a freshly built contain binary.
+func Contain(t testing.TB) string { return Bin(t, "./tool/cmd/contain") }
+
+// Rootfs builds a fresh busybox root filesystem for t with
+// scripts/mkrootfs.sh, with probe and escape in /usr/local/bin, and removes
+// it when t ends.
+func Rootfs(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	cmd := exec.Command("sh", filepath.Join(RepoRoot(t), "scripts", "mkrootfs.sh"),
+		"--probe", Bin(t, "./tool/cmd/probe"),
+		"--escape", Bin(t, "./steps/02-chroot/escape"),
+		dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mkrootfs: %v\n%s", err, b)
+	}
+	return dir
+}
+
+// Result is what a finished command did.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+}
+
+// Run runs name with args, with no stdin, and gives up after a minute so
+// that a hung container fails the test instead of the whole suite.
+func Run(t testing.TB, name string, args ...string) Result {
+	t.Helper()
+	return RunIn(t, "", nil, name, args...)
+}
+
+// RunIn is Run with a working directory and extra environment.
+func RunIn(t testing.TB, dir string, env []string, name string, args ...string) Result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s %v: still running after a minute, killed\nstdout:\n%s\nstderr:\n%s", name, args, stdout.String(), stderr.String())
+	}
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
