@@ -21,15 +21,17 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# excerpt: packages
 # What contain and the chapters use: busybox-static for the rootfs,
-# util-linux for unshare/nsenter, iproute2, and git/ca-certificates for Go
-# modules.
-packages=(busybox-static util-linux iproute2 procps git ca-certificates)
+# util-linux for unshare/nsenter, iproute2, libcap2-bin for capsh, and
+# git/ca-certificates for Go modules.
+packages=(busybox-static util-linux iproute2 procps libcap2-bin git ca-certificates)
 if [ "${1:-}" = --test ]; then
 	# The peers the benchmark compares against, and vagrant to validate
 	# the Vagrantfile.
 	packages+=(hyperfine lxc crun runc vagrant)
 fi
+# end excerpt
 
 apt_get() {
 	# Wait for another apt/dpkg (unattended-upgrades, a second session)
@@ -99,9 +101,11 @@ ensure_go() {
 }
 ensure_go
 
+# excerpt: build
 cd "$repo"
 echo "provision: building contain"
 CGO_ENABLED=0 go build -trimpath -o /usr/local/bin/contain ./tool/cmd/contain
 mkdir -p "$(dirname "$ROOTFS")"
 sh scripts/mkrootfs.sh "$ROOTFS" >/dev/null
 echo "provision: ready: contain $(command -v contain), rootfs $ROOTFS"
+# end excerpt

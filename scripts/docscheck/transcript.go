@@ -129,7 +129,10 @@ func (s *Session) Run(command string) ([]string, int, error) {
 		line, err := s.out.ReadString('\n')
 		if strings.HasPrefix(line, mark+" ") {
 			code, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, mark+" ")))
-			out := strings.TrimSuffix(buf.String(), "\n")
+			// One newline is the one printf put before the mark (for
+			// output that does not end in one), the other ends the
+			// command's last line.
+			out := strings.TrimSuffix(strings.TrimSuffix(buf.String(), "\n"), "\n")
 			if out == "" {
 				return nil, code, nil
 			}

@@ -17,10 +17,10 @@ type ChrootCmd struct {
 // Run changes root in a re-executed child, so that the command is looked up
 // inside DIR, and waits for it. No namespace is created.
 func (c *ChrootCmd) Run(g *Globals) error {
-	if err := requireRoot("chroot"); err != nil {
+	if err := requireRoot("chroot", "chroot(2) needs CAP_SYS_CHROOT"); err != nil {
 		return err
 	}
-	root, err := rootfs.Validate(c.Dir)
+	root, err := rootfs.Dir(c.Dir)
 	if err != nil {
 		return &ExitError{Code: initstage.ExitSetup, Err: err}
 	}

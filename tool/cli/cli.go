@@ -93,9 +93,10 @@ func Main(args []string, g Globals) int {
 }
 
 // requireRoot refuses to go on without root, before anything is created.
-func requireRoot(cmd string) error {
+// why names the capability the command needs.
+func requireRoot(cmd, why string) error {
 	if os.Geteuid() != 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("%s needs root (namespaces, mounts and pivot_root need CAP_SYS_ADMIN): run it as root, e.g. sudo contain %s ...", cmd, cmd)}
+		return &ExitError{Code: 1, Err: fmt.Errorf("%s needs root (%s): run it as root, e.g. sudo contain %s ...", cmd, why, cmd)}
 	}
 	return nil
 }

@@ -23,15 +23,15 @@ var runNamespaces = []string{"mnt", "uts", "ipc", "pid"}
 // Run validates everything it can before creating anything, then starts the
 // container and waits for it.
 func (c *RunCmd) Run(g *Globals) error {
-	if err := requireRoot("run"); err != nil {
+	if err := requireRoot("run", "namespaces, mounts and pivot_root need CAP_SYS_ADMIN"); err != nil {
 		return err
+	}
+	if len(c.Hostname) > 64 {
+		return &ExitError{Code: 2, Err: errors.New("--hostname is longer than 64 bytes, the kernel's limit (HOST_NAME_MAX): shorten it")}
 	}
 	root, err := rootfs.Validate(c.Rootfs)
 	if err != nil {
 		return &ExitError{Code: initstage.ExitSetup, Err: err}
-	}
-	if len(c.Hostname) > 64 {
-		return &ExitError{Code: 2, Err: errors.New("--hostname is longer than 64 bytes, the kernel's limit (HOST_NAME_MAX): shorten it")}
 	}
 	flags, err := namespace.Flags(runNamespaces...)
 	if err != nil {

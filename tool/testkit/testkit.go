@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -167,6 +168,53 @@ func RunIn(t testing.TB, dir string, env []string, name string, args ...string) 
 		r.Code = ee.ExitCode()
 	case err != nil:
 		t.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
+
+// Nobody is the uid and gid tests use for an unprivileged caller.
+const Nobody = 65534
+
+// WorldExecutable copies the executable at path into a fresh 0755
+// directory, so that an unprivileged user can run it (t.TempDir is 0700),
+// and returns the copy's path.
+func WorldExecutable(t testing.TB, path string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "contain-world-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(out, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// RunAsNobody runs bin with args as uid and gid Nobody, from "/".
+func RunAsNobody(t testing.TB, bin string, args ...string) Result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: Nobody, Gid: Nobody}}
+	err := cmd.Run()
+	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.Code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("%s as nobody: %v", bin, err)
 	}
 	return r
 }

