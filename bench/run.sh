@@ -60,7 +60,7 @@ snapshot() { # what the tools could leave behind: mounts and cgroups
 }
 
 before=$(snapshot)
-tmp=$(mktemp -d /tmp/contain-bench.XXXXXX)
+tmp=$(mktemp -d -t contain-bench.XXXXXX) # in $TMPDIR, /tmp by default
 cgroups >"$tmp/cgroups.before"
 # lxc-start -P DIR keeps a lock under /run/lxc/lock/DIR; note which of its
 # parents it will create, deepest first, to remove them afterwards.
@@ -194,6 +194,8 @@ if [ ${#runtimes[@]} -gt 0 ]; then
 	(cd "$tmp/bundle" && "${runtimes[0]}" spec)
 	"$tmp/ocispec" "$tmp/bundle/config.json" "$rootfs" /bin/true
 fi
+# --root: each runtime keeps its container state in the temporary directory,
+# not under /run, so nothing of it outlives the run.
 for r in "${runtimes[@]}"; do
 	add "$r" "$r" --root "$tmp/$r" run --bundle "$tmp/bundle" "$id"
 	if [ "$r" = crun ]; then

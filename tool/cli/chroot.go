@@ -29,5 +29,5 @@ func (c *ChrootCmd) Run(g *Globals) error {
 		Rootfs: root,
 		Args:   commandOrShell(c.Command),
 		Env:    initstage.DefaultEnv(os.Getenv("TERM")),
-	}, 0, g)
+	}, initstage.Options{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr})
 }

@@ -1,33 +1,75 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/contain-dev/contain/tool/internal/initstage"
 	"github.com/contain-dev/contain/tool/internal/namespace"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // RunCmd is `contain run`: a command in new mount, UTS, IPC and PID
-// namespaces, with its own root filesystem behind pivot_root.
+// namespaces, with its own root filesystem behind pivot_root. Later
+// chapters add their flags as embedded structs, each in its own file
+// (run_*.go), and their work as a feature.
 type RunCmd struct {
 	Rootfs   string   `help:"Root filesystem directory (build one with scripts/mkrootfs.sh DIR)." required:"" type:"path" placeholder:"DIR"`
 	Hostname string   `help:"Hostname inside the container (its own UTS namespace)." placeholder:"NAME"`
+	Name     string   `help:"Name of the container, for the commands that find it later (default: a random one)." placeholder:"NAME"`
 	Command  []string `arg:"" optional:"" passthrough:"" help:"Command and arguments to run (default /bin/sh)." placeholder:"-- CMD [ARG...]"`
 }
 
-// Namespaces are the namespaces every container gets in this chapter.
+// runNamespaces are the namespaces every container gets.
 var runNamespaces = []string{"mnt", "uts", "ipc", "pid"}
 
+// runSpec is what RunCmd assembles before it starts the container.
+type runSpec struct {
+	cfg    initstage.Config
+	opts   initstage.Options
+	record *state.Container
+	// undo holds what removes the host resources made for this container,
+	// run in reverse order when it ends or when starting it fails.
+	undo []func() error
+}
+
+// feature is one chapter's addition to run. setup runs before anything is
+// started; what it creates on the host it records in spec.record (so that
+// an orphan can be cleaned after a SIGKILL) and undoes in spec.undo.
+type feature interface {
+	setup(spec *runSpec) error
+}
+
+// orphanCleaners remove, by concern, what a container whose contain died
+// without cleaning up left on the host. Each feature file registers its own
+// in an init function.
+var orphanCleaners = map[string]func(c *state.Container) error{}
+
+// features lists the features of c in the order they set up.
+func (c *RunCmd) features() []feature {
+	return nil
+}
+
 // Run validates everything it can before creating anything, then starts the
-// container and waits for it.
-func (c *RunCmd) Run(g *Globals) error {
+// container, waits for it and removes what was made for it.
+func (c *RunCmd) Run(g *Globals) (err error) {
 	if err := requireRoot("run", "namespaces, mounts and pivot_root need CAP_SYS_ADMIN"); err != nil {
 		return err
 	}
 	if len(c.Hostname) > 64 {
 		return &ExitError{Code: 2, Err: errors.New("--hostname is longer than 64 bytes, the kernel's limit (HOST_NAME_MAX): shorten it")}
+	}
+	name := c.Name
+	if name == "" {
+		name = randomName()
+	}
+	if err := state.CheckName(name); err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
 	root, err := rootfs.Validate(c.Rootfs)
 	if err != nil {
@@ -37,13 +79,78 @@ func (c *RunCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	return start(initstage.Config{
-		Mode:     initstage.ModeRun,
-		Rootfs:   root,
-		Hostname: c.Hostname,
-		Args:     commandOrShell(c.Command),
-		Env:      initstage.DefaultEnv(os.Getenv("TERM")),
-	}, flags, g)
+	cleanOrphans()
+	spec := &runSpec{
+		cfg: initstage.Config{
+			Mode:     initstage.ModeRun,
+			Rootfs:   root,
+			Hostname: c.Hostname,
+			Args:     commandOrShell(c.Command),
+			Env:      initstage.DefaultEnv(os.Getenv("TERM")),
+		},
+		opts:   initstage.Options{Cloneflags: flags, Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr},
+		record: &state.Container{Name: name, Rootfs: root, Created: time.Now().UTC()},
+	}
+	defer func() {
+		for i := len(spec.undo) - 1; i >= 0; i-- {
+			if uerr := spec.undo[i](); uerr != nil && err == nil {
+				err = &ExitError{Code: initstage.ExitSetup, Err: uerr}
+			}
+		}
+	}()
+	// The record exists before the container, with no pid yet, so that a
+	// contain killed halfway leaves a record cleanOrphans can act on.
+	if err := state.Create(spec.record); err != nil {
+		return &ExitError{Code: initstage.ExitSetup, Err: err}
+	}
+	spec.undo = append(spec.undo, func() error { return state.Remove(name) })
+	for _, f := range c.features() {
+		if err := f.setup(spec); err != nil {
+			return &ExitError{Code: initstage.ExitSetup, Err: err}
+		}
+	}
+	if err := spec.record.Save(); err != nil {
+		return &ExitError{Code: initstage.ExitSetup, Err: err}
+	}
+	spec.opts.Prepare = append([]func(int) error{func(pid int) error {
+		// Record the pid first, so every later step is covered.
+		start, err := state.StartTime(pid)
+		if err != nil {
+			return err
+		}
+		spec.record.Pid, spec.record.Start = pid, start
+		return spec.record.Save()
+	}}, spec.opts.Prepare...)
+	return start(spec.cfg, spec.opts)
+}
+
+// cleanOrphans removes what containers whose contain was killed left
+// behind: their records, and through orphanCleaners, their cgroups, links
+// and rules. Failures are reported but do not stop the new container.
+func cleanOrphans() {
+	cs, err := state.List()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "contain: warning: list containers:", err)
+		return
+	}
+	for _, c := range cs {
+		if c.Alive() || (c.Pid == 0 && time.Since(c.Created) < time.Minute) {
+			continue // running, or being started by another contain
+		}
+		for concern, clean := range orphanCleaners {
+			if err := clean(c); err != nil {
+				fmt.Fprintf(os.Stderr, "contain: warning: clean %s of dead container %s: %v\n", concern, c.Name, err)
+			}
+		}
+		state.Remove(c.Name)
+	}
+}
+
+// randomName makes a container name when --name is not given.
+func randomName() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return "c-" + hex.EncodeToString(b)
 }
 
 // commandOrShell drops the "--" separator kong keeps in a passthrough
@@ -60,8 +167,8 @@ func commandOrShell(args []string) []string {
 
 // start runs the init stage and turns its outcome into contain's exit
 // status.
-func start(cfg initstage.Config, flags uintptr, g *Globals) error {
-	p, err := initstage.Start(cfg, flags, g.Stdin, g.Stdout, g.Stderr)
+func start(cfg initstage.Config, opts initstage.Options) error {
+	p, err := initstage.Start(cfg, opts)
 	var f *initstage.Failure
 	if errors.As(err, &f) {
 		return &ExitError{Code: f.Code, Err: f}

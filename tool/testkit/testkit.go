@@ -107,18 +107,40 @@ func Bin(t testing.TB, pkg string) string {
 // Contain returns the path of a freshly built contain binary.
 func Contain(t testing.TB) string { return Bin(t, "./tool/cmd/contain") }
 
-// Rootfs builds a fresh busybox root filesystem for t with
-// scripts/mkrootfs.sh, with probe and escape in /usr/local/bin, and removes
-// it when t ends.
+var (
+	templateMu  sync.Mutex
+	templateDir string
+)
+
+// Rootfs gives t a fresh busybox root filesystem, with probe and escape in
+// /usr/local/bin, and removes it when t ends. scripts/mkrootfs.sh builds it
+// once per test binary; each test gets its own copy (cp -a), so that one
+// test's changes never reach another's.
 func Rootfs(t testing.TB) string {
 	t.Helper()
+	templateMu.Lock()
+	if templateDir == "" {
+		d, err := os.MkdirTemp("", "contain-rootfs-")
+		if err != nil {
+			templateMu.Unlock()
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", filepath.Join(RepoRoot(t), "scripts", "mkrootfs.sh"),
+			"--probe", Bin(t, "./tool/cmd/probe"),
+			"--escape", Bin(t, "./steps/02-chroot/escape"),
+			filepath.Join(d, "rootfs"))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			templateMu.Unlock()
+			os.RemoveAll(d)
+			t.Fatalf("mkrootfs: %v\n%s", err, b)
+		}
+		templateDir = filepath.Join(d, "rootfs")
+	}
+	template := templateDir
+	templateMu.Unlock()
 	dir := filepath.Join(t.TempDir(), "rootfs")
-	cmd := exec.Command("sh", filepath.Join(RepoRoot(t), "scripts", "mkrootfs.sh"),
-		"--probe", Bin(t, "./tool/cmd/probe"),
-		"--escape", Bin(t, "./steps/02-chroot/escape"),
-		dir)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mkrootfs: %v\n%s", err, b)
+	if b, err := exec.Command("cp", "-a", template, dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy rootfs: %v\n%s", err, b)
 	}
 	return dir
 }

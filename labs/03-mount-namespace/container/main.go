@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -43,13 +44,12 @@ const (
 	exitNotFound = 127
 )
 
-// env is the whole environment of CMD: a fixed PATH for the container's
-// own directories, and nothing of the host's.
-var env = []string{
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root",
-	"TERM=" + os.Getenv("TERM"),
-}
+// path is where CMD is looked up, in the container's own directories.
+const path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// env is the whole environment of CMD: nothing of the host's but TERM, so
+// that terminal programs draw right.
+var env = []string{"PATH=" + path, "HOME=/root", "TERM=" + os.Getenv("TERM")}
 
 func main() {
 	if os.Args[0] == initArg0 {
@@ -90,6 +90,12 @@ func run(rootfs string, args []string) (int, error) {
 		// If this parent dies, the container dies with it.
 		Pdeathsig: unix.SIGKILL,
 	}
+	// Ctrl-C reaches the whole foreground process group, the container
+	// included. Catch it here, so that the container decides what it
+	// means and this parent goes on waiting. (A caught signal is reset to
+	// its default in the child by execve(2); an ignored one would stay
+	// ignored there.)
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt, syscall.SIGQUIT)
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {
@@ -136,13 +142,13 @@ func initMain(rootfs string, args []string) {
 	}
 	// Look CMD up only now, in the container's PATH and root, so that
 	// /bin/sh means the rootfs's shell, not the host's.
-	os.Setenv("PATH", env[0][len("PATH="):])
-	path, err := exec.LookPath(args[0])
+	os.Setenv("PATH", path)
+	file, err := exec.LookPath(args[0])
 	if err != nil {
 		fail(exitNotFound, "%s: not found in the container (is / the rootfs yet?)", args[0])
 	}
-	err = unix.Exec(path, args, env)
-	fail(exitNotFound, "exec %s: %v", path, err)
+	err = unix.Exec(file, args, env)
+	fail(exitNotFound, "exec %s: %v", file, err)
 }
 
 // fail prints a one-line error and exits with code.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -65,6 +66,10 @@ func mainErr(solution bool, cmd []string) (int, error) {
 		return 2, err
 	}
 	defer removeAll(tmp)
+	// Ctrl-C also reaches the container and the sandbox; the grader
+	// stops after the current container, so that it still cleans up.
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
 	bins, err := build(repo, tmp, solution)
 	if err != nil {
 		return 1, err
@@ -75,7 +80,7 @@ func mainErr(solution bool, cmd []string) (int, error) {
 	if out, err := mk.CombinedOutput(); err != nil {
 		return 2, fmt.Errorf("build the rootfs: %v\n%s", err, out)
 	}
-	l := &lab{tmp: tmp, pristine: pristine, container: bins.container}
+	l := &lab{tmp: tmp, pristine: pristine, container: bins.container, interrupt: interrupt}
 	if len(cmd) > 0 {
 		return l.interactive(cmd)
 	}
@@ -144,6 +149,8 @@ func build(repo, tmp string, solution bool) (binaries, error) {
 type lab struct {
 	tmp, pristine, container string
 	runs                     int
+	// interrupt receives Ctrl-C, on which grading stops.
+	interrupt chan os.Signal
 }
 
 // freshRootfs copies the pristine rootfs for one run, so that whatever one
@@ -183,6 +190,11 @@ func (l *lab) observe() (*observation, error) {
 		res *result
 		cmd []string
 	}{{&o.probe, probeCmd}, {&o.dev, devCmd}, {&o.escape, escapeCmd}} {
+		select {
+		case <-l.interrupt:
+			return nil, errors.New("interrupted")
+		default:
+		}
 		rootfs, err := l.freshRootfs()
 		if err != nil {
 			return nil, err
@@ -222,7 +234,7 @@ func (l *lab) interactive(cmd []string) (int, error) {
 // makes sure.
 func removeAll(dir string) {
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil || bytes.Contains(mounts, []byte(" "+dir+"/")) {
+	if err != nil || bytes.Contains(mounts, []byte(" "+dir+"/")) || bytes.Contains(mounts, []byte(" "+dir+" ")) {
 		fmt.Fprintf(os.Stderr, "grade: not removing %s: something is mounted below it (see /proc/self/mountinfo); unmount it, then rm -r it\n", dir)
 		return
 	}

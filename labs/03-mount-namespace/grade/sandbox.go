@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sort"
 	"syscall"
 	"time"
@@ -61,6 +62,9 @@ func runSandboxed(container, rootfs string, cmd []string, stdin io.Reader, stdou
 	c := exec.CommandContext(ctx, "/proc/self/exe", append([]string{container, rootfs}, cmd...)...)
 	c.Args[0] = sandboxArg0
 	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
+	// Should a process of the container outlive it while holding stdout,
+	// give up waiting for the pipe soon after the sandbox is gone.
+	c.WaitDelay = time.Second
 	c.ExtraFiles = []*os.File{w}
 	c.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWNS,
@@ -127,6 +131,9 @@ func sandboxMain(args []string) {
 	if err != nil {
 		fail(err)
 	}
+	// Ctrl-C is for the container; the sandbox waits for it (see main.go
+	// of the container, which does the same).
+	signal.Notify(make(chan os.Signal, 1), os.Interrupt, syscall.SIGQUIT)
 	c := exec.Command(args[0], args[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.Env = append(os.Environ(), sandboxEnv+"="+self)

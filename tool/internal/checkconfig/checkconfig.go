@@ -108,13 +108,18 @@ func Check(h *Host) []Finding {
 	return fs
 }
 
-// MissingRequired returns the names of the required findings that are
-// missing: what keeps `contain run` from working on this host.
+// MissingRequired returns the required findings that are missing, what
+// keeps `contain run` from working on this host, as "Name" or, when the
+// value says more than "missing", "Name: Value".
 func MissingRequired(fs []Finding) []string {
 	var names []string
 	for _, f := range fs {
-		if f.Required && f.Status == Missing {
+		switch {
+		case !f.Required || f.Status != Missing:
+		case f.Value == "missing":
 			names = append(names, f.Name)
+		default:
+			names = append(names, f.Name+": "+f.Value)
 		}
 	}
 	return names

@@ -207,7 +207,7 @@ func TestRootMount(t *testing.T) {
 				{Section: SectionFilesystems, Name: "Root filesystem", Status: Missing, Value: "rootfs", Required: true,
 					Hint: "pivot_root(2) cannot move the initramfs root, so contain run fails: boot with root= on a real filesystem, or use contain chroot"},
 			},
-			required: []string{"Root filesystem"},
+			required: []string{"Root filesystem: rootfs"},
 		},
 	}
 	for _, tt := range tests {
@@ -262,7 +262,7 @@ func TestCapabilities(t *testing.T) {
 			capEff: "0000000000000000",
 			want: []Finding{{Section: SectionSecurity, Name: "Capabilities (CapEff)", Status: Missing, Value: "none", Required: true,
 				Hint: "not root: contain needs CAP_SYS_ADMIN for its namespaces and mounts, run it with sudo"}},
-			required: []string{"Capabilities (CapEff)"},
+			required: []string{"Capabilities (CapEff): none"},
 		},
 	}
 	for _, tt := range tests {

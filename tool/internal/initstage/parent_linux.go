@@ -22,12 +22,32 @@ type Process struct {
 // Pid returns the host pid of the container's first process.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// Start runs `/proc/self/exe init` in new namespaces (cloneflags are
-// CLONE_NEW* flags), sends it cfg and waits until it has exec'd the command.
-// A failure of the init stage comes back as a *Failure.
+// Options say how the parent starts the init stage.
+type Options struct {
+	// Cloneflags are the CLONE_NEW* flags of the namespaces to create.
+	Cloneflags uintptr
+	// Stdin, Stdout and Stderr are the container's standard streams.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Prepare runs in the parent, in order, once the child exists in its
+	// new namespaces and before it receives its Config. Until then the
+	// child blocks reading fd 3, so nothing of the container runs yet:
+	// this is where a later chapter writes uid/gid maps, places the pid in
+	// a cgroup or moves a network link into the namespace. When one fails
+	// the child is killed and Start returns the error.
+	Prepare []func(pid int) error
+	// SysProcAttr, when not nil, is the starting point for the child's
+	// attributes (for example UseCgroupFD); Start sets Cloneflags and
+	// Pdeathsig on it.
+	SysProcAttr *syscall.SysProcAttr
+}
+
+// Start runs `/proc/self/exe init` in new namespaces, runs the Prepare
+// hooks, sends it cfg and waits until it has exec'd the command. A failure
+// of the init stage comes back as a *Failure.
 //
 // Equivalent to: unshare --fork $flags contain init
-func Start(cfg Config, cloneflags uintptr, stdin io.Reader, stdout, stderr io.Writer) (*Process, error) {
+func Start(cfg Config, opts Options) (*Process, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, &Failure{Msg: err.Error(), Code: ExitSetup}
 	}
@@ -45,19 +65,22 @@ func Start(cfg Config, cloneflags uintptr, stdin io.Reader, stdout, stderr io.Wr
 	defer errW.Close()
 
 	cmd := exec.Command("/proc/self/exe", "init")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	cmd.ExtraFiles = []*os.File{cfgR, errW} // fd 3 and fd 4 in the child
 	cmd.Env = []string{}
 	// Cloneflags, not Unshareflags: the child is created inside the new
 	// namespaces by clone(2), so it is pid 1 of a new PID namespace. With
 	// Unshareflags Go would unshare(2) in the child after fork, which
 	// leaves the child itself outside the new PID namespace.
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: cloneflags,
-		// If contain dies, so does the container: nothing is left running
-		// that nobody waits for.
-		Pdeathsig: unix.SIGKILL,
+	attr := opts.SysProcAttr
+	if attr == nil {
+		attr = &syscall.SysProcAttr{}
 	}
+	attr.Cloneflags = opts.Cloneflags
+	// If contain dies, so does the container: nothing is left running
+	// that nobody waits for.
+	attr.Pdeathsig = unix.SIGKILL
+	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init stage: %w", err)
 	}
@@ -65,6 +88,13 @@ func Start(cfg Config, cloneflags uintptr, stdin io.Reader, stdout, stderr io.Wr
 	cfgR.Close()
 	errW.Close()
 
+	for _, prepare := range opts.Prepare {
+		if err := prepare(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, err
+		}
+	}
 	if err := json.NewEncoder(cfgW).Encode(cfg); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()

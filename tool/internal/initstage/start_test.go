@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/contain-dev/contain/tool/testkit"
 )
 
@@ -21,7 +23,7 @@ func TestStartSetupFailure(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-rootfs")
 	var stdout, stderr bytes.Buffer
 	cfg := Config{Mode: ModeChroot, Rootfs: missing, Args: []string{"true"}, Env: DefaultEnv("")}
-	p, err := Start(cfg, 0, nil, &stdout, &stderr)
+	p, err := Start(cfg, Options{Stdout: &stdout, Stderr: &stderr})
 	var f *Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("Start(%+v) = %v, %v; want a *Failure", cfg, p, err)
@@ -50,7 +52,7 @@ func TestStartReturnsAfterExec(t *testing.T) {
 	cfg := Config{Mode: ModeChroot, Rootfs: root, Args: []string{"cat"}, Env: DefaultEnv("")}
 	started := make(chan *Process, 1)
 	go func() {
-		p, err := Start(cfg, 0, stdinR, io.Discard, io.Discard)
+		p, err := Start(cfg, Options{Stdin: stdinR, Stdout: io.Discard, Stderr: io.Discard})
 		if err != nil {
 			t.Errorf("Start: %v", err)
 		}
@@ -81,5 +83,63 @@ func TestStartReturnsAfterExec(t *testing.T) {
 	code, err := p.Wait()
 	if code != 0 || err != nil {
 		t.Errorf("Wait() = %d, %v; want 0, nil", code, err)
+	}
+}
+
+// TestStartPrepare checks the Prepare hooks: they run with the child's pid,
+// while the child already is in its new namespaces and has not yet run
+// the command, and a failing hook stops the start and kills the child.
+func TestStartPrepare(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	root := testkit.Rootfs(t)
+	hostUTS := testkit.NSInode(t, "self", "uts")
+	tests := []struct {
+		name    string
+		hookErr error
+		wantErr bool
+	}{
+		{"hook passes", nil, false},
+		{"hook fails", errors.New("no cgroup for you"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []string
+			var pid int
+			hook := func(p int) error {
+				pid = p
+				uts, err := os.Readlink("/proc/" + strconv.Itoa(p) + "/ns/uts")
+				if err != nil {
+					return err
+				}
+				exe, _ := os.Readlink("/proc/" + strconv.Itoa(p) + "/exe")
+				seen = append(seen, uts, filepath.Base(exe))
+				return tt.hookErr
+			}
+			cfg := Config{Mode: ModeRun, Rootfs: root, Args: []string{"true"}, Env: DefaultEnv("")}
+			p, err := Start(cfg, Options{Cloneflags: unix.CLONE_NEWNS | unix.CLONE_NEWUTS, Stdout: io.Discard, Stderr: io.Discard, Prepare: []func(int) error{hook}})
+			if tt.wantErr {
+				if !errors.Is(err, tt.hookErr) {
+					t.Fatalf("Start = %v, want the hook's error", err)
+				}
+				if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+					t.Errorf("child %d still exists after the hook failed", pid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, err := p.Wait(); code != 0 || err != nil {
+				t.Fatalf("Wait = %d, %v", code, err)
+			}
+			if len(seen) != 2 || seen[0] == hostUTS {
+				t.Errorf("hook saw uts %v, want a new one (host %s)", seen, hostUTS)
+			}
+			// The child was still contain's init stage, not the command.
+			if seen[1] == "busybox" {
+				t.Errorf("the hook ran after the command started (exe %s)", seen[1])
+			}
+		})
 	}
 }

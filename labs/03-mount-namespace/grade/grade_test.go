@@ -1,0 +1,227 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/contain-dev/contain/tool/probe"
+	"github.com/contain-dev/contain/tool/testkit"
+)
+
+// TestGrade is the lab's proof: the starter as handed out fails, with the
+// hints a learner should see first, and the reference solution passes.
+func TestGrade(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	grade := testkit.Bin(t, "./labs/03-mount-namespace/grade")
+	repo := testkit.RepoRoot(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		// wantOK lists the checks that pass, by name.
+		wantOK    []string
+		wantScore string
+		wantHints []string
+	}{{
+		name:      "starter",
+		wantCode:  1,
+		wantOK:    []string{"the command runs as pid 1 of the container"},
+		wantScore: "Score: 1/19",
+		wantHints: []string{
+			"make / private, recursively, before the first mount",
+			"Did you mount proc after entering the PID namespace?",
+			"the /dev you see is the host's (a devtmpfs",
+			"/dev/pts is not mounted",
+			"sysfs is mounted read-write",
+			"/ is not a mount point: this is a chroot(2)",
+			"escape climbed out to the host's /",
+		},
+	}, {
+		name:      "solution",
+		args:      []string{"-solution"},
+		wantCode:  0,
+		wantOK:    checkNames(),
+		wantScore: "Score: 19/19",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := testkit.RunIn(t, repo, nil, grade, tt.args...)
+			if r.Code != tt.wantCode {
+				t.Errorf("exit status %d, want %d\n%s", r.Code, tt.wantCode, r)
+			}
+			lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+			if len(lines) != len(checks)+1 {
+				t.Fatalf("got %d lines, want one per check and the score\n%s", len(lines), r)
+			}
+			var gotOK []string
+			for i, c := range checks {
+				if strings.HasPrefix(lines[i], "OK ") {
+					gotOK = append(gotOK, c.name)
+				}
+				if !strings.Contains(lines[i], c.name) {
+					t.Errorf("line %q does not name check %q", lines[i], c.name)
+				}
+			}
+			if diff := cmp.Diff(tt.wantOK, gotOK); diff != "" {
+				t.Errorf("checks that pass (-want +got):\n%s\n%s", diff, r)
+			}
+			if got := lines[len(lines)-1]; got != tt.wantScore {
+				t.Errorf("last line %q, want %q", got, tt.wantScore)
+			}
+			for _, h := range tt.wantHints {
+				if !strings.Contains(r.Stdout, h) {
+					t.Errorf("no hint %q in\n%s", h, r.Stdout)
+				}
+			}
+			if tt.wantHints == nil && strings.Contains(r.Stdout, "hint:") {
+				t.Errorf("a hint with every check passing:\n%s", r.Stdout)
+			}
+		})
+	}
+}
+
+// TestContainerRefusesHost checks that the learner's container does not
+// start outside the grader's sandbox, where unfinished mounts could reach
+// the host.
+func TestContainerRefusesHost(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	container := testkit.Bin(t, "./labs/03-mount-namespace/container")
+	r := testkit.Run(t, container, t.TempDir(), "/bin/true")
+	want := "container: refusing to start outside the grader's throwaway mount namespace"
+	if r.Code != 2 || !strings.HasPrefix(r.Stderr, want) {
+		t.Errorf("want exit status 2 and %q…, got\n%s", want, r)
+	}
+}
+
+func checkNames() []string {
+	var names []string
+	for _, c := range checks {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// passing returns what a correct container shows, rootfs at /tmp/lab03-x/run1/rootfs.
+func passing() *observation {
+	rootfs := "/tmp/lab03-x/run1/rootfs"
+	o := &observation{
+		probe:  result{Rootfs: rootfs},
+		dev:    result{Rootfs: rootfs},
+		escape: result{Rootfs: rootfs, Code: 1, Stderr: "escape: failed: .. stops at this root, there is nothing above it\n"},
+		report: &probe.Report{
+			Pid: 1, Pids: []int{1}, ProcMounted: true,
+			Mounts: []probe.Mount{
+				{MountPoint: "/", Root: rootfs, FSType: "ext4", Source: "/dev/vda", Options: "rw,relatime"},
+				{MountPoint: "/proc", Root: "/", FSType: "proc", Source: "proc", Options: "rw,nosuid,nodev,noexec,relatime"},
+				{MountPoint: "/dev", Root: "/", FSType: "tmpfs", Source: "tmpfs", Options: "rw,nosuid"},
+				{MountPoint: "/dev/pts", Root: "/", FSType: "devpts", Source: "devpts", Options: "rw,nosuid,noexec,relatime"},
+				{MountPoint: "/sys", Root: "/", FSType: "sysfs", Source: "sysfs", Options: "ro,nosuid,nodev,noexec,relatime"},
+			},
+		},
+		devEntries: map[string]devEntry{
+			"ptmx":     {Type: "symbolic link", Mode: "777", Target: "pts/ptmx"},
+			"pts":      {Type: "directory", Mode: "755"},
+			"pts/ptmx": {Type: "character special file", Major: 5, Minor: 2, Mode: "666"},
+		},
+	}
+	for _, d := range wantDevices {
+		o.devEntries[d.name] = devEntry{Type: "character special file", Major: d.major, Minor: d.minor, Mode: "666"}
+	}
+	return o
+}
+
+// setMount replaces the mount at mp in o's report.
+func setMount(o *observation, mp string, f func(m *probe.Mount)) {
+	for i := range o.report.Mounts {
+		if o.report.Mounts[i].MountPoint == mp {
+			f(&o.report.Mounts[i])
+		}
+	}
+}
+
+// setMode changes the mode of the /dev entry name in o.
+func setMode(o *observation, name, mode string) {
+	e := o.devEntries[name]
+	e.Mode = mode
+	o.devEntries[name] = e
+}
+
+// TestHints feeds each check a container with one thing wrong, and checks
+// that the hint names it. It needs no root: checks only read observations.
+func TestHints(t *testing.T) {
+	tests := []struct {
+		name     string
+		check    func(*observation) string
+		spoil    func(o *observation)
+		wantHint string // "" means the check passes
+	}{
+		{"runs", checkRuns, func(o *observation) {}, ""},
+		{"propagation", checkPropagation, func(o *observation) {}, ""},
+		{"proc", checkProc, func(o *observation) {}, ""},
+		{"dev", checkDev, func(o *observation) {}, ""},
+		{"devpts", checkDevpts, func(o *observation) {}, ""},
+		{"sys", checkSys, func(o *observation) {}, ""},
+		{"root", checkRoot, func(o *observation) {}, ""},
+		{"escape", checkEscape, func(o *observation) {}, ""},
+		{"pivot_root EINVAL", checkRuns, func(o *observation) {
+			o.report, o.probe.Code = nil, 125
+			o.probe.Stderr = "container: setup /tmp/lab03-x/run1/rootfs: pivot_root /tmp/lab03-x/run1/rootfs: invalid argument\n"
+		}, `"container: setup ROOTFS: pivot_root ROOTFS: invalid argument". pivot_root(2) fails with EINVAL`},
+		{"old root busy", checkRuns, func(o *observation) {
+			o.report, o.probe.Code = nil, 125
+			o.probe.Stderr = "container: setup x: unmount the old root: device or resource busy\n"
+		}, "unmount it lazily, with MNT_DETACH"},
+		{"leak", checkPropagation, func(o *observation) {
+			o.dev.Changed = []string{"+/tmp/lab03-x/run1/rootfs/proc (proc)"}
+		}, "(+ROOTFS/proc (proc))"},
+		{"host pids", checkProc, func(o *observation) { o.report.Pids = []int{1, 2, 3, 4, 5, 77} },
+			"/proc lists 6 pids (1, 2, 3, 4, …) where the container has one process"},
+		{"no proc", checkProc, func(o *observation) {
+			o.report.Pids, o.report.ProcMounted, o.report.Mounts = []int{}, false, nil
+		}, "/proc is empty"},
+		{"dev on disk", checkDev, func(o *observation) { setMount(o, "/dev", func(m *probe.Mount) { m.MountPoint = "/elsewhere" }) },
+			"/dev is not a mount"},
+		{"umask", checkDev, func(o *observation) { setMode(o, "null", "644") }, "null has mode 644, want 666 (mknod(2) applies the umask"},
+		{"missing and wrong", checkDev, func(o *observation) {
+			delete(o.devEntries, "tty")
+			o.devEntries["zero"] = devEntry{Type: "character special file", Major: 1, Minor: 3, Mode: "666"}
+		}, "zero is a character special file 1:3, want a character special file 1:5; missing tty"},
+		{"extra", checkDev, func(o *observation) { o.devEntries["sda"] = devEntry{Type: "block special file"} },
+			"/dev holds more than a container should see: sda"},
+		{"host terminals", checkDevpts, func(o *observation) { o.devEntries["pts/0"] = devEntry{Type: "character special file"} },
+			"/dev/pts shows terminals the container never opened (pts/0)"},
+		{"ptmxmode", checkDevpts, func(o *observation) { setMode(o, "pts/ptmx", "0") }, "mount devpts with ptmxmode=0666"},
+		{"no ptmx link", checkDevpts, func(o *observation) { delete(o.devEntries, "ptmx") }, "/dev/ptmx is missing"},
+		{"ptmx node", checkDevpts, func(o *observation) {
+			o.devEntries["ptmx"] = devEntry{Type: "character special file", Major: 5, Minor: 2, Mode: "666"}
+		}, ""},
+		{"sys rw", checkSys, func(o *observation) { setMount(o, "/sys", func(m *probe.Mount) { m.Options = "rw,relatime" }) },
+			"sysfs is mounted read-write"},
+		{"stacked root", checkRoot, func(o *observation) {
+			o.report.Mounts = append(o.report.Mounts, probe.Mount{MountPoint: "/", Root: "/", FSType: "ext4", Source: "/dev/vda"})
+		}, "2 mounts are stacked on /"},
+		{"old root kept", checkRoot, func(o *observation) {
+			o.report.Mounts = append(o.report.Mounts, probe.Mount{MountPoint: "/.oldroot", Root: "/", FSType: "ext4"})
+		}, "the host's mounts are still visible (/.oldroot)"},
+		{"host root", checkRoot, func(o *observation) { setMount(o, "/", func(m *probe.Mount) { m.Root = "/" }) },
+			"/ is / of /dev/vda (ext4), not the rootfs"},
+		{"escaped", checkEscape, func(o *observation) {
+			o.escape.Code, o.escape.Stderr = 0, "escape: out of the chroot, running true in the real root\n"
+		}, "escape climbed out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := passing()
+			tt.spoil(o)
+			got := tt.check(o)
+			if tt.wantHint == "" && got != "" || !strings.Contains(got, tt.wantHint) {
+				t.Errorf("hint %q, want one containing %q", got, tt.wantHint)
+			}
+		})
+	}
+}
