@@ -62,6 +62,7 @@ snapshot() { # what the tools could leave behind: mounts and cgroups
 before=$(snapshot)
 tmp=$(mktemp -d -t contain-bench.XXXXXX) # in $TMPDIR, /tmp by default
 cgroups >"$tmp/cgroups.before"
+for f in /sys/fs/cgroup/*/cgroup.clone_children; do echo "$f $(cat "$f")"; done >"$tmp/clone_children"
 # lxc-start -P DIR keeps a lock under /run/lxc/lock/DIR; note which of its
 # parents it will create, deepest first, to remove them afterwards.
 lxclock="/run/lxc/lock$tmp" lxcdirs=()
@@ -140,6 +141,11 @@ cleanup() {
 	# are ours, deepest first; rmdir refuses a cgroup with processes.
 	comm -13 "$tmp/cgroups.before" <(cgroups) | grep -E "/lxc\.pivot$|$id" | sort -r | xargs -r rmdir
 	hybrid_off || rc=1
+	# lxc turns on cgroup.clone_children at the v1 roots it uses (cpuset
+	# at least); put back what the host had.
+	while read -r f v; do
+		[ -f "$f" ] && [ "$(cat "$f")" != "$v" ] && echo "$v" >"$f"
+	done <"$tmp/clone_children"
 	rm -rf "$lxclock" "$tmp"
 	for c in "${lxcdirs[@]}"; do rmdir "$c" 2>/dev/null; done
 	# A warning, not a failure: something else on the machine may have
@@ -153,7 +159,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- what every tool runs: one rootfs, one command.
-(cd "$repo" && go build -o "$tmp/contain" ./tool/cmd/contain && go build -o "$tmp/report" ./bench/report &&
+(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$tmp/contain" ./tool/cmd/contain && go build -o "$tmp/report" ./bench/report &&
 	go build -o "$tmp/ocispec" ./bench/ocispec)
 rootfs="$tmp/rootfs"
 "$repo/scripts/mkrootfs.sh" "$rootfs" >/dev/null
@@ -168,7 +174,11 @@ skip() { # skip NAME WHY
 	echo "bench/run.sh: skipped $1: $2" >&2
 }
 
-add contain "$tmp/contain" run --rootfs "$rootfs" -- /bin/true
+# --net none: the same namespaces as the peers (mount, UTS, IPC, PID; plus
+# the network namespace every OCI runtime and lxc create), without the
+# bridge, veth and NAT of contain's default network (bench/net.sh times
+# those).
+add contain "$tmp/contain" run --net none --rootfs "$rootfs" -- /bin/true
 # unshare: the namespaces and a chroot, nothing else: the floor.
 add unshare unshare --fork --pid --mount --uts --ipc --root "$rootfs" /bin/true
 

@@ -4,24 +4,32 @@
 # programs the chapters use inside a container: probe (what do I see?) and
 # escape (the chroot break-out of chapter 02). Nothing is downloaded.
 #
-# usage: scripts/mkrootfs.sh [--probe FILE] [--escape FILE] DIR
+# usage: scripts/mkrootfs.sh [--probe FILE] [--escape FILE] [--owner UID:GID] DIR
 #
 # Without --probe/--escape the helpers are built from this repository with
 # `go build` (CGO_ENABLED=0, so they are static and run in a rootfs with no
 # libc). DIR is replaced only when it is absent or was made by this script.
+# --owner makes every file belong to UID:GID instead of root: the ids that
+# root of a user namespace has outside it (chapter 06). With --owner
+# 100000:100000, a container mapped 0:100000:65536 owns its rootfs.
 set -eu
 
-usage() { echo "usage: $0 [--probe FILE] [--escape FILE] DIR" >&2; exit 2; }
+usage() { echo "usage: $0 [--probe FILE] [--escape FILE] [--owner UID:GID] DIR" >&2; exit 2; }
 
-probe="" escape=""
+probe="" escape="" owner=""
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--probe) probe="$2"; shift 2 ;;
 	--escape) escape="$2"; shift 2 ;;
+	--owner) owner="$2"; shift 2 ;;
 	*) usage ;;
 	esac
 done
 [ $# -eq 1 ] || usage
+if [ -n "$owner" ] && ! echo "$owner" | grep -qE '^[0-9]+:[0-9]+$'; then
+	echo "mkrootfs: --owner $owner: want UID:GID in numbers, such as 100000:100000" >&2
+	exit 2
+fi
 dir="${1%/}"
 case "$dir" in
 "" | / | /bin | /etc | /usr | /var | /root | /home) echo "mkrootfs: refusing to build into '$1': pick an empty directory" >&2; exit 2 ;;
@@ -93,6 +101,11 @@ helper probe "$probe" ./tool/cmd/probe
 helper escape "$escape" ./steps/02-chroot/escape
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp/.contain-rootfs"
+if [ -n "$owner" ]; then
+	# Shift ownership, not modes: a file of root becomes a file of
+	# $owner; -h changes the applet symlinks themselves.
+	chown -hR "$owner" "$tmp"
+fi
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT

@@ -23,15 +23,29 @@ fi
 
 # excerpt: packages
 # What contain and the chapters use: busybox-static for the rootfs,
-# util-linux for unshare/nsenter, iproute2, libcap2-bin for capsh, and
+# util-linux for unshare/nsenter, iproute2, libcap2-bin for capsh,
+# uidmap for newuidmap/newgidmap (rootless containers, chapter 06), and
 # git/ca-certificates for Go modules.
-packages=(busybox-static util-linux iproute2 procps libcap2-bin git ca-certificates)
+packages=(busybox-static util-linux iproute2 procps libcap2-bin uidmap git ca-certificates)
 if [ "${1:-}" = --test ]; then
 	# The peers the benchmark compares against, and vagrant to validate
 	# the Vagrantfile.
 	packages+=(hyperfine lxc crun runc vagrant)
 fi
 # end excerpt
+# Chapter 08: NAT and published ports with nftables (iptables for the
+# fallback), and Open vSwitch for run --net ovs=NAME.
+packages+=(nftables iptables openvswitch-switch)
+# The VM test (scripts/vm-test.sh) puts these same packages in its image.
+if [ -n "${PROVISION_PRINT_PACKAGES:-}" ]; then
+	printf '%s\n' "${packages[@]}"
+	exit 0
+fi
+if [ "${1:-}" = --test ]; then
+	# The suite's VM stage (scripts/vm-test.sh): debootstrap builds a
+	# Debian image, mkfs.ext4 -d (e2fsprogs) writes it, qemu boots it.
+	packages+=(qemu-system-x86 debootstrap e2fsprogs)
+fi
 
 apt_get() {
 	# Wait for another apt/dpkg (unattended-upgrades, a second session)

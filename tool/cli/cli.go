@@ -18,6 +18,15 @@ type CLI struct {
 	Checkconfig CheckconfigCmd `cmd:"" help:"Check what this host supports: namespaces, cgroups, devices, filesystems, capabilities."`
 	Chroot      ChrootCmd      `cmd:"" help:"Run a command with another root directory, and nothing else (chapter 02)."`
 	Run         RunCmd         `cmd:"" help:"Run a command in a new container: mount, UTS, IPC and PID namespaces around a rootfs (chapter 03)."`
+	Idmap       IdmapCmd       `cmd:"" help:"Show the uid and gid maps of a process's user namespace, with the outside ids named (chapter 06)."`
+	Ns          NsCmd          `cmd:"" help:"Run a command in new namespaces, one flag each, with the host's filesystem, like unshare(1) (chapter 05)."`
+	Enter       EnterCmd       `cmd:"" help:"Run a command in the namespaces of a running process or container, like nsenter(1) (chapter 05)."`
+	Net         NetCmd         `cmd:"" help:"Manage networks: ls, create, rm, inspect (chapter 08)."`
+	Info        InfoCmd        `cmd:"" help:"Show a running container's state, pid, address and traffic, like lxc-info (chapter 08)."`
+	Cgroup      CgroupCmd      `cmd:"" help:"Make, set, fill, show and remove cgroups by hand; show a container's CPU and memory use (chapter 07)."`
+	Freeze      FreezeCmd      `cmd:"" help:"Freeze every process of a running container (chapter 07)."`
+	Thaw        ThawCmd        `cmd:"" help:"Thaw a frozen container (chapter 07)."`
+	Reset       ResetCmd       `cmd:"" help:"Remove what killed containers left behind: cgroups, records, links."`
 	Init        InitCmd        `cmd:"" hidden:"" help:"The container's init stage; started by run, never by hand."`
 }
 

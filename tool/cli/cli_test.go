@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/contain-dev/contain/tool/internal/namespace"
 )
+
+// defaultInit is InitFlags as kong fills them when no flag is given.
+var defaultInit = InitFlags{StopTimeout: 10 * time.Second}
 
 // TestParse parses command lines into the CLI struct without starting a
 // process, the way kong's own examples test. kong keeps the "--" of a
@@ -16,31 +22,54 @@ func TestParse(t *testing.T) {
 		name    string
 		args    []string
 		command string
-		want    CLI
+		// want is the selected command's struct: the others are filled
+		// with their flags' defaults and do not matter here.
+		want any
 	}{
 		{
 			name:    "run with hostname and command",
 			args:    []string{"run", "--rootfs", "/r", "--hostname", "box", "--", "sh", "-c", "echo hi"},
 			command: "run <command>",
-			want:    CLI{Run: RunCmd{Rootfs: "/r", Hostname: "box", Command: []string{"--", "sh", "-c", "echo hi"}}},
+			want:    RunCmd{Rootfs: "/r", Hostname: "box", Command: []string{"--", "sh", "-c", "echo hi"}, InitFlags: defaultInit},
 		},
 		{
 			name:    "run without a command",
 			args:    []string{"run", "--rootfs", "/r"},
 			command: "run",
-			want:    CLI{Run: RunCmd{Rootfs: "/r"}},
+			want:    RunCmd{Rootfs: "/r", InitFlags: defaultInit},
+		},
+		// Chapters 04 and 05.
+		{
+			name:    "run with a time offset, --init and a stop timeout",
+			args:    []string{"run", "--rootfs", "/r", "--time-offset", "boottime=86400,monotonic=-1h", "--init", "--stop-timeout", "1s"},
+			command: "run",
+			want: RunCmd{Rootfs: "/r",
+				TimeFlags: TimeFlags{TimeOffset: timeOffsetFlag{Set: true, Offsets: namespace.TimeOffsets{Boottime: 24 * time.Hour, Monotonic: -time.Hour}}},
+				InitFlags: InitFlags{Init: true, StopTimeout: time.Second}},
+		},
+		{
+			name:    "ns with short flags, like unshare",
+			args:    []string{"ns", "-m", "-u", "-p", "-f", "--mount-proc", "-r", "--", "ps"},
+			command: "ns <command>",
+			want:    NsCmd{Mount: true, UTS: true, PID: true, Fork: true, MountProc: true, MapRootUser: true, Command: []string{"--", "ps"}},
+		},
+		{
+			name:    "enter a container by name",
+			args:    []string{"enter", "box", "--uts", "--", "hostname"},
+			command: "enter <target> <command>",
+			want:    EnterCmd{Target: "box", UTS: true, Command: []string{"--", "hostname"}},
 		},
 		{
 			name:    "chroot",
 			args:    []string{"chroot", "/r", "--", "escape", "cat", "/etc/os-release"},
 			command: "chroot <dir> <command>",
-			want:    CLI{Chroot: ChrootCmd{Dir: "/r", Command: []string{"--", "escape", "cat", "/etc/os-release"}}},
+			want:    ChrootCmd{Dir: "/r", Command: []string{"--", "escape", "cat", "/etc/os-release"}},
 		},
 		{
 			name:    "checkconfig json",
 			args:    []string{"checkconfig", "--json"},
 			command: "checkconfig",
-			want:    CLI{Checkconfig: CheckconfigCmd{JSON: true}},
+			want:    CheckconfigCmd{JSON: true},
 		},
 	}
 	for _, tt := range tests {
@@ -57,7 +86,7 @@ func TestParse(t *testing.T) {
 			if ctx.Command() != tt.command {
 				t.Errorf("command = %q, want %q", ctx.Command(), tt.command)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, ctx.Selected().Target.Interface()); diff != "" {
 				t.Errorf("Parse(%q) (-want +got):\n%s", tt.args, diff)
 			}
 		})

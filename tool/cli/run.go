@@ -1,10 +1,9 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -19,10 +18,15 @@ import (
 // chapters add their flags as embedded structs, each in its own file
 // (run_*.go), and their work as a feature.
 type RunCmd struct {
-	Rootfs   string   `help:"Root filesystem directory (build one with scripts/mkrootfs.sh DIR)." required:"" type:"path" placeholder:"DIR"`
-	Hostname string   `help:"Hostname inside the container (its own UTS namespace)." placeholder:"NAME"`
-	Name     string   `help:"Name of the container, for the commands that find it later (default: a random one)." placeholder:"NAME"`
-	Command  []string `arg:"" optional:"" passthrough:"" help:"Command and arguments to run (default /bin/sh)." placeholder:"-- CMD [ARG...]"`
+	Rootfs      string   `help:"Root filesystem directory (build one with scripts/mkrootfs.sh DIR)." required:"" type:"path" placeholder:"DIR"`
+	Hostname    string   `help:"Hostname inside the container (its own UTS namespace)." placeholder:"NAME"`
+	Name        string   `help:"Name of the container, for the commands that find it later (default: a random one)." placeholder:"NAME"`
+	Command     []string `arg:"" optional:"" passthrough:"" help:"Command and arguments to run (default /bin/sh)." placeholder:"-- CMD [ARG...]"`
+	UserNSFlags `embed:""`
+	TimeFlags   `embed:""`
+	InitFlags   `embed:""`
+	NetFlags    `embed:""`
+	LimitFlags  `embed:""`
 }
 
 // runNamespaces are the namespaces every container gets.
@@ -52,14 +56,23 @@ var orphanCleaners = map[string]func(c *state.Container) error{}
 
 // features lists the features of c in the order they set up.
 func (c *RunCmd) features() []feature {
-	return nil
+	var fs []feature
+	if c.usernsEnabled() {
+		fs = append(fs, userNSFeature{&c.UserNSFlags})
+	}
+	fs = append(fs, timeFeature{&c.TimeFlags}, initFeature{&c.InitFlags})
+	fs = append(fs, cgroupFeature{&c.LimitFlags})
+	fs = append(fs, netFeature{&c.NetFlags})
+	return fs
 }
 
 // Run validates everything it can before creating anything, then starts the
 // container, waits for it and removes what was made for it.
 func (c *RunCmd) Run(g *Globals) (err error) {
-	if err := requireRoot("run", "namespaces, mounts and pivot_root need CAP_SYS_ADMIN"); err != nil {
-		return err
+	if !c.usernsEnabled() { // a user namespace needs no root (chapter 06)
+		if err := requireRoot("run", "namespaces, mounts and pivot_root need CAP_SYS_ADMIN"); err != nil {
+			return err
+		}
 	}
 	if len(c.Hostname) > 64 {
 		return &ExitError{Code: 2, Err: errors.New("--hostname is longer than 64 bytes, the kernel's limit (HOST_NAME_MAX): shorten it")}
@@ -148,9 +161,9 @@ func cleanOrphans() {
 
 // randomName makes a container name when --name is not given.
 func randomName() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "c-" + hex.EncodeToString(b)
+	// math/rand, not crypto/rand: a name needs no secrecy, and crypto's
+	// package initialisation would slow the start of every contain.
+	return fmt.Sprintf("c-%08x", rand.Uint32())
 }
 
 // commandOrShell drops the "--" separator kong keeps in a passthrough

@@ -72,7 +72,10 @@ func TestRunProbe(t *testing.T) {
 				new  bool
 			}{
 				{"mnt", true}, {"uts", true}, {"ipc", true}, {"pid", true},
-				{"net", false}, {"user", false}, {"cgroup", false},
+				// The default network (chapter 08) and the cgroup
+				// namespace (chapter 07) are new too; only the user
+				// namespace is the host's without --userns.
+				{"net", true}, {"user", false}, {"cgroup", true},
 			} {
 				host := testkit.NSInode(t, "self", ns.name)
 				if got := rep.NS[ns.name]; (got != host) != ns.new || got == "" {
@@ -101,6 +104,13 @@ func TestRunMounts(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{"/ " + root.FSType, "/dev tmpfs", "/dev/pts devpts", "/dev/shm tmpfs", "/proc proc", "/sys sysfs"}
+	// The default network binds its resolv.conf and hosts (chapter 08),
+	// from a directory on the host's /run.
+	runFS := hostFSType(t, "/run/contain")
+	want = append(want, "/etc/hosts "+runFS, "/etc/resolv.conf "+runFS)
+	// The read-only cgroupfs (chapter 07) mirrors the host's layout.
+	want = append(want, hostCgroupMounts(t)...)
+	sort.Strings(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("container mounts (-want +got):\n%s", diff)
 	}
@@ -357,4 +367,38 @@ func checkOneLineError(t *testing.T, res testkit.Result, code int, want string) 
 	if n := strings.Count(res.Stderr, "\n"); n != 1 || !strings.HasSuffix(res.Stderr, "\n") {
 		t.Errorf("stderr has %d lines, want exactly one:\n%s", n, res.Stderr)
 	}
+}
+
+// hostFSType returns the type of the host filesystem that holds path: that
+// of the mount with the longest mount point above it.
+func hostFSType(t *testing.T, path string) string {
+	t.Helper()
+	best, fstype := "", ""
+	for _, m := range testkit.HostMountinfo(t) {
+		mp := m.MountPoint
+		if (path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/")) && len(mp) >= len(best) {
+			best, fstype = mp, m.FSType
+		}
+	}
+	return fstype
+}
+
+// hostCgroupMounts lists, as "MOUNTPOINT FSTYPE", the cgroupfs a container
+// gets: the host's cgroup hierarchies at the same places, under a tmpfs
+// when there are v1 ones.
+func hostCgroupMounts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	v1 := false
+	for _, m := range testkit.HostMountinfo(t) {
+		if m.FSType != "cgroup" && m.FSType != "cgroup2" || !strings.HasPrefix(m.MountPoint, "/sys/fs/cgroup") {
+			continue
+		}
+		v1 = v1 || m.FSType == "cgroup"
+		out = append(out, m.MountPoint+" "+m.FSType)
+	}
+	if v1 {
+		out = append(out, "/sys/fs/cgroup tmpfs")
+	}
+	return out
 }

@@ -17,6 +17,18 @@ import (
 // out: they change when a mount is replaced by an equal one.
 func HostMounts(t testing.TB) []string {
 	t.Helper()
+	ms := HostMountinfo(t)
+	lines := make([]string, 0, len(ms))
+	for _, m := range ms {
+		lines = append(lines, fmt.Sprintf("%s %s %s %s %s", m.MountPoint, m.FSType, m.Source, m.Root, m.Optional))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// HostMountinfo returns the mount table of the test process, parsed.
+func HostMountinfo(t testing.TB) []probe.Mount {
+	t.Helper()
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -26,12 +38,7 @@ func HostMounts(t testing.TB) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := make([]string, 0, len(ms))
-	for _, m := range ms {
-		lines = append(lines, fmt.Sprintf("%s %s %s %s %s", m.MountPoint, m.FSType, m.Source, m.Root, m.Optional))
-	}
-	sort.Strings(lines)
-	return lines
+	return ms
 }
 
 // CheckHostMounts records the host's mount table now and, when t ends,

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/contain-dev/contain/labs/internal/grading"
 	"github.com/contain-dev/contain/tool/probe"
 )
 
@@ -64,56 +64,21 @@ func (o *observation) parse() {
 	}
 }
 
-// check is one line of the grade: a name, its points, and a test that
-// returns a hint drawn from what the container showed, or "" when it
-// passes.
-type check struct {
-	name   string
-	points int
-	test   func(o *observation) string
-}
-
 // checks are graded in the order setup runs its steps.
-var checks = []check{
-	{"the command runs as pid 1 of the container", 1, checkRuns},
-	{"no mount propagates back to the host", 3, checkPropagation},
-	{"/proc is a new procfs listing only the container's pids", 3, checkProc},
-	{"/dev is a tmpfs with only null, zero, full, random, urandom, tty", 3, checkDev},
-	{"/dev/pts is a devpts of its own, /dev/ptmx leads into it", 2, checkDevpts},
-	{"/sys is a read-only sysfs", 2, checkSys},
-	{"/ is the rootfs, and the host's tree is gone", 3, checkRoot},
-	{"chapter 02's escape stays inside", 2, checkEscape},
-}
-
-// report prints one line per check and the score, and returns the score.
-func report(w io.Writer, o *observation) (score, total int) {
-	for _, c := range checks {
-		total += c.points
-		hint := c.test(o)
-		if hint == "" {
-			score += c.points
-			fmt.Fprintf(w, "OK   %d/%d  %s\n", c.points, c.points, c.name)
-			continue
-		}
-		fmt.Fprintf(w, "FAIL 0/%d  %s  hint: %s\n", c.points, c.name, hint)
-	}
-	fmt.Fprintf(w, "Score: %d/%d\n", score, total)
-	return score, total
+var checks = []grading.Check[*observation]{
+	{Name: "the command runs as pid 1 of the container", Points: 1, Run: checkRuns},
+	{Name: "no mount propagates back to the host", Points: 3, Run: checkPropagation},
+	{Name: "/proc is a new procfs listing only the container's pids", Points: 3, Run: checkProc},
+	{Name: "/dev is a tmpfs with only null, zero, full, random, urandom, tty", Points: 3, Run: checkDev},
+	{Name: "/dev/pts is a devpts of its own, /dev/ptmx leads into it", Points: 2, Run: checkDevpts},
+	{Name: "/sys is a read-only sysfs", Points: 2, Run: checkSys},
+	{Name: "/ is the rootfs, and the host's tree is gone", Points: 3, Run: checkRoot},
+	{Name: "chapter 02's escape stays inside", Points: 2, Run: checkEscape},
 }
 
 // noReport is the hint of the checks that need the probe's report when
 // there is none.
 const noReport = "the probe did not run, so there is nothing to look at: see the first check"
-
-// firstLine returns the first non-empty line of s.
-func firstLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			return l
-		}
-	}
-	return ""
-}
 
 // list shows at most four items, then how many more there are.
 func list(items []string) string {
@@ -153,7 +118,7 @@ func checkRuns(o *observation) string {
 	if r != nil {
 		return fmt.Sprintf("the probe is pid %d, not 1: clone(2) must create the container's first process in the new PID namespace", r.Pid)
 	}
-	said := firstLine(strings.ReplaceAll(o.probe.Stderr, o.probe.Rootfs, "ROOTFS"))
+	said := grading.FirstLine(strings.ReplaceAll(o.probe.Stderr, o.probe.Rootfs, "ROOTFS"))
 	switch {
 	case o.probe.Code == 0:
 		return fmt.Sprintf("the probe ran but its output is not a report: %v", o.reportErr)
@@ -245,7 +210,7 @@ func checkDev(o *observation) string {
 	case m.FSType != "tmpfs":
 		return fmt.Sprintf("/dev is a %s mount, not a tmpfs", m.FSType)
 	case o.dev.Code != 0:
-		return fmt.Sprintf("listing /dev in the container failed: %q", firstLine(o.dev.Stderr))
+		return fmt.Sprintf("listing /dev in the container failed: %q", grading.FirstLine(o.dev.Stderr))
 	}
 	var missing, wrong, badMode []string
 	modes := map[string]bool{}
@@ -396,7 +361,7 @@ func checkEscape(o *observation) string {
 	case strings.Contains(said, "escape: out of the chroot"):
 		return "escape climbed out to the host's / and ran a command there: chroot(2) is no jail. pivot_root(2) into the rootfs and detach the old root"
 	case !strings.Contains(said, "escape:"):
-		return fmt.Sprintf("the container did not run escape: %q (exit status %d)", firstLine(strings.ReplaceAll(said, o.escape.Rootfs, "ROOTFS")), o.escape.Code)
+		return fmt.Sprintf("the container did not run escape: %q (exit status %d)", grading.FirstLine(strings.ReplaceAll(said, o.escape.Rootfs, "ROOTFS")), o.escape.Code)
 	}
 	return ""
 }

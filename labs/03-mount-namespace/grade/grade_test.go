@@ -4,8 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
+	"github.com/contain-dev/contain/labs/internal/grading"
 	"github.com/contain-dev/contain/tool/probe"
 	"github.com/contain-dev/contain/tool/testkit"
 )
@@ -15,73 +14,28 @@ import (
 func TestGrade(t *testing.T) {
 	testkit.RequireRoot(t)
 	testkit.CheckHostMounts(t)
-	grade := testkit.Bin(t, "./labs/03-mount-namespace/grade")
-	repo := testkit.RepoRoot(t)
-	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		// wantOK lists the checks that pass, by name.
-		wantOK    []string
-		wantScore string
-		wantHints []string
-	}{{
-		name:      "starter",
-		wantCode:  1,
-		wantOK:    []string{"the command runs as pid 1 of the container"},
-		wantScore: "Score: 1/19",
-		wantHints: []string{
-			"make / private, recursively, before the first mount",
-			"Did you mount proc after entering the PID namespace?",
-			"the /dev you see is the host's (a devtmpfs",
-			"/dev/pts is not mounted",
-			"sysfs is mounted read-write",
-			"/ is not a mount point: this is a chroot(2)",
-			"escape climbed out to the host's /",
+	g := grading.Grader{Pkg: "./labs/03-mount-namespace/grade", Checks: grading.Names(checks), Parallel: true}
+	g.Test(t, grading.Case{
+		Name: "starter",
+		Code: 1,
+		Want: grading.Want{
+			OK:    []string{"the command runs as pid 1 of the container"},
+			Score: "Score: 1/19",
+			Hints: []string{
+				"make / private, recursively, before the first mount",
+				"Did you mount proc after entering the PID namespace?",
+				"the /dev you see is the host's (a devtmpfs",
+				"/dev/pts is not mounted",
+				"sysfs is mounted read-write",
+				"/ is not a mount point: this is a chroot(2)",
+				"escape climbed out to the host's /",
+			},
 		},
-	}, {
-		name:      "solution",
-		args:      []string{"-solution"},
-		wantCode:  0,
-		wantOK:    checkNames(),
-		wantScore: "Score: 19/19",
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := testkit.RunIn(t, repo, nil, grade, tt.args...)
-			if r.Code != tt.wantCode {
-				t.Errorf("exit status %d, want %d\n%s", r.Code, tt.wantCode, r)
-			}
-			lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
-			if len(lines) != len(checks)+1 {
-				t.Fatalf("got %d lines, want one per check and the score\n%s", len(lines), r)
-			}
-			var gotOK []string
-			for i, c := range checks {
-				if strings.HasPrefix(lines[i], "OK ") {
-					gotOK = append(gotOK, c.name)
-				}
-				if !strings.Contains(lines[i], c.name) {
-					t.Errorf("line %q does not name check %q", lines[i], c.name)
-				}
-			}
-			if diff := cmp.Diff(tt.wantOK, gotOK); diff != "" {
-				t.Errorf("checks that pass (-want +got):\n%s\n%s", diff, r)
-			}
-			if got := lines[len(lines)-1]; got != tt.wantScore {
-				t.Errorf("last line %q, want %q", got, tt.wantScore)
-			}
-			for _, h := range tt.wantHints {
-				if !strings.Contains(r.Stdout, h) {
-					t.Errorf("no hint %q in\n%s", h, r.Stdout)
-				}
-			}
-			if tt.wantHints == nil && strings.Contains(r.Stdout, "hint:") {
-				t.Errorf("a hint with every check passing:\n%s", r.Stdout)
-			}
-		})
-	}
+	}, grading.Case{
+		Name: "solution",
+		Args: []string{"-solution"},
+		Want: grading.Want{OK: grading.Names(checks), Score: "Score: 19/19"},
+	})
 }
 
 // TestContainerRefusesHost checks that the learner's container does not
@@ -96,14 +50,6 @@ func TestContainerRefusesHost(t *testing.T) {
 	if r.Code != 2 || !strings.HasPrefix(r.Stderr, want) {
 		t.Errorf("want exit status 2 and %q…, got\n%s", want, r)
 	}
-}
-
-func checkNames() []string {
-	var names []string
-	for _, c := range checks {
-		names = append(names, c.name)
-	}
-	return names
 }
 
 // passing returns what a correct container shows, rootfs at /tmp/lab03-x/run1/rootfs.
@@ -218,10 +164,7 @@ func TestHints(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := passing()
 			tt.spoil(o)
-			got := tt.check(o)
-			if tt.wantHint == "" && got != "" || !strings.Contains(got, tt.wantHint) {
-				t.Errorf("hint %q, want one containing %q", got, tt.wantHint)
-			}
+			grading.CheckHint(t, tt.check(o), tt.wantHint)
 		})
 	}
 }

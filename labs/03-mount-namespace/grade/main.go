@@ -16,7 +16,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/contain-dev/contain/labs/internal/grading"
 )
 
 // containerPkg is the learner's program, as go build names it.
@@ -38,49 +39,34 @@ func main() {
 		sandboxMain(os.Args[1:])
 		return
 	}
-	solution := flag.Bool("solution", false, "grade (or run) the reference solution, setup_solution.go, instead of setup.go")
-	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: go run ./labs/03-mount-namespace/grade [-solution] [CMD [ARG...]]")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	code, err := mainErr(*solution, flag.Args())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "grade:", err)
-	}
-	os.Exit(code)
+	grading.Main("grade (or run) the reference solution, setup_solution.go, instead of setup.go",
+		"usage: go run ./labs/03-mount-namespace/grade [-solution] [CMD [ARG...]]", grade)
 }
 
-// mainErr prepares the binaries and the root filesystem, then grades, or
+// grade prepares the binaries and the root filesystem, then grades, or
 // runs cmd when one is given. It returns the exit status.
-func mainErr(solution bool, cmd []string) (int, error) {
-	if os.Geteuid() != 0 {
-		return 2, errors.New("needs root, for namespaces and mounts: run it as root")
-	}
-	repo, err := repoRoot()
+func grade(solution bool, cmd []string) (int, error) {
+	s, err := grading.Start("lab03", "for namespaces and mounts")
 	if err != nil {
 		return 2, err
 	}
-	tmp, err := os.MkdirTemp("", "lab03-")
-	if err != nil {
-		return 2, err
-	}
-	defer removeAll(tmp)
+	defer s.Close()
 	// Ctrl-C also reaches the container and the sandbox; the grader
 	// stops after the current container, so that it still cleans up.
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)
-	bins, err := build(repo, tmp, solution)
+	// The probe and chapter 02's escape go into the rootfs.
+	bins, err := s.Build(filepath.Join(s.Tmp, "bin"), solution, containerPkg, "./tool/cmd/probe", "./steps/02-chroot/escape")
 	if err != nil {
 		return 1, err
 	}
-	pristine := filepath.Join(tmp, "pristine")
-	mk := exec.Command("sh", filepath.Join(repo, "scripts", "mkrootfs.sh"),
-		"--probe", bins.probe, "--escape", bins.escape, pristine)
+	pristine := filepath.Join(s.Tmp, "pristine")
+	mk := exec.Command("sh", filepath.Join(s.Repo, "scripts", "mkrootfs.sh"),
+		"--probe", bins[1], "--escape", bins[2], pristine)
 	if out, err := mk.CombinedOutput(); err != nil {
 		return 2, fmt.Errorf("build the rootfs: %v\n%s", err, out)
 	}
-	l := &lab{tmp: tmp, pristine: pristine, container: bins.container, interrupt: interrupt}
+	l := &lab{tmp: s.Tmp, pristine: pristine, container: bins[0], interrupt: interrupt}
 	if len(cmd) > 0 {
 		return l.interactive(cmd)
 	}
@@ -88,60 +74,7 @@ func mainErr(solution bool, cmd []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	score, total := report(os.Stdout, obs)
-	if score < total {
-		return 1, nil
-	}
-	return 0, nil
-}
-
-// repoRoot returns the directory above the working directory that holds
-// contain's go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && bytes.Contains(b, []byte("module github.com/contain-dev/contain\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run me from inside the contain repository (cd to it first)")
-		}
-		dir = parent
-	}
-}
-
-// binaries are the programs the grader builds into its temporary directory.
-type binaries struct {
-	container, probe, escape string
-}
-
-// build compiles the learner's container (or the reference solution), the
-// probe and chapter 02's escape in one go build, statically, so that they
-// also run inside the busybox rootfs. go build names each binary after its
-// package's directory.
-func build(repo, tmp string, solution bool) (binaries, error) {
-	dir := filepath.Join(tmp, "bin")
-	args := []string{"build", "-trimpath", "-o", dir + "/"}
-	if solution {
-		args = append(args, "-tags", "solution")
-	}
-	args = append(args, containerPkg, "./tool/cmd/probe", "./steps/02-chroot/escape")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return binaries{}, fmt.Errorf("go build failed: fix the errors below, then grade again\n%s", out)
-	}
-	return binaries{
-		container: filepath.Join(dir, "container"),
-		probe:     filepath.Join(dir, "probe"),
-		escape:    filepath.Join(dir, "escape"),
-	}, nil
+	return grading.Status(grading.Report(os.Stdout, checks, obs)), nil
 }
 
 // lab is one grading session: the temporary directory, a pristine rootfs
@@ -226,17 +159,4 @@ func (l *lab) interactive(cmd []string) (int, error) {
 			strings.Join(relative(out.Changed, rootfs), ", "))
 	}
 	return out.Code, nil
-}
-
-// removeAll deletes the grader's temporary directory, unless something is
-// mounted below it: deleting through a bind of the host's /dev would
-// delete the host's device nodes. The sandboxes make that impossible; this
-// makes sure.
-func removeAll(dir string) {
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil || bytes.Contains(mounts, []byte(" "+dir+"/")) || bytes.Contains(mounts, []byte(" "+dir+" ")) {
-		fmt.Fprintf(os.Stderr, "grade: not removing %s: something is mounted below it (see /proc/self/mountinfo); unmount it, then rm -r it\n", dir)
-		return
-	}
-	os.RemoveAll(dir)
 }

@@ -3,6 +3,7 @@ package checkconfig
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // network reports the link types and netfilter parts that chapter 08
@@ -61,14 +62,18 @@ func firewallCommands(h *Host) []Finding {
 	return fs
 }
 
-var iptablesVersion = regexp.MustCompile(`^ip6?tables(?:-\w+)? (v[0-9.]+)(?: \((nf_tables|legacy)\))?`)
+// iptablesVersion is compiled on first use, not at start-up: every contain
+// process, the container's init stage included, would pay for it.
+var iptablesVersion = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^ip6?tables(?:-\w+)? (v[0-9.]+)(?: \((nf_tables|legacy)\))?`)
+})
 
 // ParseIptablesVersion reads the output of `iptables -V`, such as
 // "iptables v1.8.9 (nf_tables)", and returns the version and the backend:
 // "nf_tables" or "legacy". Before 1.8 there was only the legacy backend and
 // no suffix. It returns "", "" for anything else.
 func ParseIptablesVersion(out string) (version, backend string) {
-	m := iptablesVersion.FindStringSubmatch(strings.TrimSpace(out))
+	m := iptablesVersion().FindStringSubmatch(strings.TrimSpace(out))
 	if m == nil {
 		return "", ""
 	}

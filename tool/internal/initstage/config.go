@@ -17,6 +17,9 @@ package initstage
 
 import (
 	"fmt"
+
+	"github.com/contain-dev/contain/tool/internal/namespace"
+	"github.com/contain-dev/contain/tool/internal/rootfs"
 )
 
 // Mode says how much isolation the init stage sets up.
@@ -27,6 +30,9 @@ const (
 	ModeChroot Mode = "chroot"
 	// ModeRun builds a full root filesystem and pivots into it (contain run).
 	ModeRun Mode = "run"
+	// ModeNS keeps the host's filesystem and only enters the namespaces
+	// (contain ns, like unshare(1)).
+	ModeNS Mode = "ns"
 )
 
 // Config is what the parent tells the init stage.
@@ -41,6 +47,46 @@ type Config struct {
 	Args []string `json:"args"`
 	// Env is the whole environment of the command.
 	Env []string `json:"env"`
+	// UserNS says that the init stage runs in a new user namespace whose
+	// maps the parent has written (chapter 06): it becomes root there
+	// before it mounts anything.
+	UserNS bool `json:"userns,omitempty"`
+	// LoopbackUp asks the init stage to bring up lo in its new network
+	// namespace itself, after it became root in its user namespace: a
+	// parent without root may not enter that namespace (chapter 08).
+	LoopbackUp bool `json:"loopback_up,omitempty"`
+
+	// Chapters 04 and 05.
+
+	// Time, when not nil, gives the command a new time namespace whose
+	// clocks are these offsets ahead of the host's (see namespace.NewTime).
+	Time *namespace.TimeOffsets `json:"time,omitempty"`
+	// Init keeps the init stage as pid 1: it starts the command as its
+	// child, forwards signals to it, reaps every process that ends up its
+	// child and exits with the command's status (contain run --init).
+	Init bool `json:"init,omitempty"`
+	// MountProc mounts a new /proc, for ModeNS (unshare --mount-proc).
+	MountProc bool `json:"mount_proc,omitempty"`
+	// UnsharePID creates the new PID namespace only for the command's
+	// children, right before exec, as unshare(1) without --fork does.
+	UnsharePID bool `json:"unshare_pid,omitempty"`
+
+	// Chapter 07.
+
+	// CgroupNS makes the init stage enter a new cgroup namespace first
+	// thing, once the parent has moved it into its cgroup, so that the
+	// container's own node is the namespace's root.
+	CgroupNS bool `json:"cgroupns,omitempty"`
+	// Cgroupfs lists the cgroup hierarchies to mount read-only at
+	// /sys/fs/cgroup after pivot_root (see rootfs.MountCgroupfs).
+	Cgroupfs []rootfs.CgroupMount `json:"cgroupfs,omitempty"`
+
+	// Chapter 08.
+
+	// BindFiles maps a path in the container to a host file bind-mounted
+	// over it before pivot_root: /etc/resolv.conf and /etc/hosts (see
+	// rootfs.BindFiles).
+	BindFiles map[string]string `json:"bind_files,omitempty"`
 }
 
 // Exit statuses for failures before the command runs, as chroot(1),
@@ -77,7 +123,7 @@ func (c Config) validate() error {
 	if len(c.Args) == 0 || c.Args[0] == "" {
 		return fmt.Errorf("no command given")
 	}
-	if c.Mode != ModeChroot && c.Mode != ModeRun {
+	if c.Mode != ModeChroot && c.Mode != ModeRun && c.Mode != ModeNS {
 		return fmt.Errorf("unknown mode %q", c.Mode)
 	}
 	return nil

@@ -96,12 +96,20 @@ func TestContainKilledBySignal(t *testing.T) {
 	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("container printed %q, %v; want ready", line, err)
 	}
-	// contain's only child is the container's first process.
-	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
+	// contain's only child is the container's first process. Any of
+	// contain's threads may have forked it: read the children of each.
+	tasks, err := filepath.Glob("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/*/children")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := strings.Fields(string(children))
+	var fields []string
+	for _, task := range tasks {
+		children, err := os.ReadFile(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields = append(fields, strings.Fields(string(children))...)
+	}
 	if len(fields) != 1 {
 		t.Fatalf("contain has children %q, want exactly one", fields)
 	}

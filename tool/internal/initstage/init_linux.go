@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/contain-dev/contain/tool/internal/namespace"
+	"github.com/contain-dev/contain/tool/internal/network"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
 )
 
@@ -50,14 +52,48 @@ func Main() {
 		fail(ExitSetup, "init stage: %v", err)
 	}
 
+	// 0. (chapter 06) In a new user namespace, become its root first: the
+	//    maps are written by now (the parent does it before sending the
+	//    config), and the mounts below need the capabilities of uid 0.
+	if cfg.UserNS {
+		if err := becomeRoot(); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+	}
+	// (chapter 08) Loopback, when the parent could not bring it up.
+	if cfg.LoopbackUp {
+		if err := network.LoopbackUpHere(); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+	}
+	// (chapter 07) A new cgroup namespace, now that the parent has moved
+	//    us into the container's cgroup: that node becomes its root, and
+	//    /proc/self/cgroup shows "/".
+	if cfg.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			fail(ExitSetup, "unshare cgroup namespace: %v", err)
+		}
+	}
 	// 1. The filesystem view: a full rootfs behind pivot_root, or a chroot.
 	switch cfg.Mode {
 	case ModeRun:
+		if err := rootfs.BindFiles(cfg.Rootfs, cfg.BindFiles); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
 		if err := rootfs.Setup(cfg.Rootfs); err != nil {
 			fail(ExitSetup, "%v", err)
 		}
+		if len(cfg.Cgroupfs) > 0 {
+			if err := rootfs.MountCgroupfs(cfg.Cgroupfs); err != nil {
+				fail(ExitSetup, "%v", err)
+			}
+		}
 	case ModeChroot:
 		if err := rootfs.Chroot(cfg.Rootfs); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+	case ModeNS:
+		if err := mountProcHere(cfg.MountProc); err != nil {
 			fail(ExitSetup, "%v", err)
 		}
 	}
@@ -67,7 +103,15 @@ func Main() {
 			fail(ExitSetup, "sethostname %q: %v", cfg.Hostname, err)
 		}
 	}
-	// 3. The command: looked up only now, in the container's PATH and
+	// 3. (chapter 04) The clocks: a new time namespace, whose offsets can
+	//    only be written before any process is in it, that is before the
+	//    command is forked or exec'd below.
+	if cfg.Time != nil {
+		if err := namespace.NewTime(*cfg.Time); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+	}
+	// 4. The command: looked up only now, in the container's PATH and
 	//    root, so that /bin/sh means the rootfs's shell, not the host's.
 	os.Clearenv()
 	for _, kv := range cfg.Env {
@@ -82,7 +126,26 @@ func Main() {
 		}
 		fail(ExitNotFound, "%s: not found in the container: check that the rootfs has it (PATH=%s)", cfg.Args[0], os.Getenv("PATH"))
 	}
-	err = unix.Exec(path, cfg.Args, cfg.Env)
+	// 5. (chapter 05) Run it: with --init as a child, the stage staying
+	//    pid 1 to reap and forward signals (runInit returns only when the
+	//    command could not start); otherwise the command takes our place.
+	//    (chapter 04) With a time namespace, always as a child made by a
+	//    real fork: only fork enters time_for_children on every kernel
+	//    (see forkExec); the stage stays as its parent, as with --init.
+	switch {
+	case cfg.Init:
+		err = runInit(path, cfg.Args, cfg.Env, errPipe, cfg.Time != nil)
+	case cfg.Time != nil:
+		if err := unsharePID(cfg.UnsharePID); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+		err = runInit(path, cfg.Args, cfg.Env, errPipe, true)
+	default:
+		if err := unsharePID(cfg.UnsharePID); err != nil {
+			fail(ExitSetup, "%v", err)
+		}
+		err = unix.Exec(path, cfg.Args, cfg.Env)
+	}
 	switch {
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.ENOEXEC):
 		fail(ExitNotExecutable, "%s: cannot execute in the container: %v", path, err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,6 +18,10 @@ import (
 // command when it exec'd.
 type Process struct {
 	cmd *exec.Cmd
+	// sigs receives the signals Wait forwards, from before the start.
+	sigs chan os.Signal
+	// stopTimeout is Options.StopTimeout (chapter 05).
+	stopTimeout time.Duration
 }
 
 // Pid returns the host pid of the container's first process.
@@ -40,6 +45,10 @@ type Options struct {
 	// attributes (for example UseCgroupFD); Start sets Cloneflags and
 	// Pdeathsig on it.
 	SysProcAttr *syscall.SysProcAttr
+	// StopTimeout (chapter 05) is how long Wait gives the container after
+	// forwarding SIGTERM or SIGINT before it sends SIGKILL; zero waits
+	// forever.
+	StopTimeout time.Duration
 }
 
 // Start runs `/proc/self/exe init` in new namespaces, runs the Prepare
@@ -81,6 +90,16 @@ func Start(cfg Config, opts Options) (*Process, error) {
 	// that nobody waits for.
 	attr.Pdeathsig = unix.SIGKILL
 	cmd.SysProcAttr = attr
+	// Catch the signals meant for the container before it can run
+	// anything, so that none kills contain instead; Wait forwards them.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	started := false
+	defer func() {
+		if !started {
+			signal.Stop(sigs)
+		}
+	}()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start init stage: %w", err)
 	}
@@ -116,7 +135,8 @@ func Start(cfg Config, opts Options) (*Process, error) {
 		}
 		return nil, &f
 	}
-	return &Process{cmd: cmd}, nil
+	started = true
+	return &Process{cmd: cmd, sigs: sigs, stopTimeout: opts.StopTimeout}, nil
 }
 
 // forwarded are the signals that contain passes on to the container instead
@@ -126,15 +146,19 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // Wait forwards signals to the container until it exits and returns its
 // exit status, 128+N when signal N killed it, as the shells report it.
 func (p *Process) Wait() (int, error) {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
+	sigs := p.sigs
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
+	var stop *stopTimer
 	for {
 		select {
 		case s := <-sigs:
 			p.cmd.Process.Signal(s)
+			stop = stop.start(s, p.stopTimeout) // chapter 05
+		case <-stop.expired():
+			p.cmd.Process.Kill()
+			return stop.killed(<-done)
 		case err := <-done:
 			return ExitStatus(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,7 @@ var devLinks = [][2]string{
 //
 //	mount -t tmpfs -o nosuid,mode=755 tmpfs $root/dev
 //	mknod -m 666 $root/dev/null c 1 3   # and zero, full, random, urandom, tty
+//	# (in a user namespace: touch $root/dev/null && mount --bind /dev/null $root/dev/null)
 //	mkdir $root/dev/pts && mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts $root/dev/pts
 //	ln -s pts/ptmx $root/dev/ptmx
 func MountDev(root string) error {
@@ -54,10 +56,16 @@ func MountDev(root string) error {
 	// mknod(2) applies the umask; clear it so the modes are exact.
 	old := unix.Umask(0)
 	defer unix.Umask(old)
+	// In a user namespace mknod(2) fails with EPERM, and a node on a tmpfs
+	// mounted there would not open anyway (such mounts are nodev): bind
+	// the host's own nodes instead, as runc and LXC do (chapter 06).
+	makeDevice := mknodDevice
+	if InUserNamespace() {
+		makeDevice = bindDevice
+	}
 	for _, d := range Devices {
-		p := filepath.Join(dev, d.Name)
-		if err := unix.Mknod(p, unix.S_IFCHR|d.Mode, int(unix.Mkdev(d.Major, d.Minor))); err != nil {
-			return fmt.Errorf("mknod %s c %d %d: %w", p, d.Major, d.Minor, err)
+		if err := makeDevice(filepath.Join(dev, d.Name), d); err != nil {
+			return err
 		}
 	}
 	pts := filepath.Join(dev, "pts")
@@ -82,4 +90,44 @@ func MountDev(root string) error {
 		}
 	}
 	return nil
+}
+
+// mknodDevice creates the node d at p.
+//
+// Equivalent to: mknod -m 666 $p c $major $minor
+func mknodDevice(p string, d Device) error {
+	if err := unix.Mknod(p, unix.S_IFCHR|d.Mode, int(unix.Mkdev(d.Major, d.Minor))); err != nil {
+		return fmt.Errorf("mknod %s c %d %d: %w", p, d.Major, d.Minor, err)
+	}
+	return nil
+}
+
+// bindDevice makes p the host's node /dev/NAME, through a bind mount onto
+// an empty file. The node keeps the host's owner (root, which shows as
+// 65534 in a user namespace that does not map it) and mode.
+//
+// Equivalent to: touch $p && mount --bind /dev/$name $p
+func bindDevice(p string, d Device) error {
+	if err := os.WriteFile(p, nil, 0o666); err != nil {
+		return fmt.Errorf("create %s: %w", p, err)
+	}
+	host := filepath.Join("/dev", d.Name)
+	if err := unix.Mount(host, p, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s onto %s: %w", host, p, err)
+	}
+	return nil
+}
+
+// InUserNamespace tells whether the calling process runs in a user
+// namespace other than the initial one, whose uid map is the identity
+// "0 0 4294967295" (user_namespaces(7)).
+//
+// Equivalent to: cat /proc/self/uid_map
+func InUserNamespace() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
 }

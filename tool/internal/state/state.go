@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,12 +51,18 @@ type Container struct {
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,31}$`)
-
 // CheckName refuses names that would not work as a file, cgroup or link
-// name.
+// name: 1 to 32 of [a-zA-Z0-9_.-], starting with a letter or digit. It is
+// written out rather than a package-level regexp, whose compilation would
+// add to the start-up of every contain process, the init stage included.
 func CheckName(name string) error {
-	if !nameRE.MatchString(name) {
+	ok := len(name) >= 1 && len(name) <= 32
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		ok = alnum || i > 0 && (c == '_' || c == '.' || c == '-')
+	}
+	if !ok {
 		return fmt.Errorf("container name %q: use 1 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit", name)
 	}
 	return nil
@@ -167,11 +172,38 @@ func List() ([]*Container, error) {
 	return cs, nil
 }
 
-// Alive tells whether the recorded process still runs: the pid exists and
-// started when the record says.
+// Alive tells whether the recorded process still runs: the pid exists,
+// started when the record says, and is not a zombie (a process that has
+// exited but was not yet waited for, state "Z" in /proc/PID/stat).
 func (c *Container) Alive() bool {
-	start, err := StartTime(c.Pid)
-	return err == nil && start == c.Start
+	st, err := readStat(c.Pid)
+	return err == nil && st.start == c.Start && st.state != "Z"
+}
+
+type procStat struct {
+	state string
+	start uint64
+}
+
+// readStat reads the fields of /proc/PID/stat that Alive needs.
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	// comm, field 2, is in parentheses and may hold spaces or ')': the
+	// fields after it start after the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: short", pid)
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after comm
+	return procStat{state: f[0], start: start}, err
 }
 
 // StartTime returns the start time of pid in clock ticks after boot, field
@@ -179,20 +211,6 @@ func (c *Container) Alive() bool {
 //
 // Equivalent to: awk '{print $22}' /proc/$pid/stat   (if comm has no spaces)
 func StartTime(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// comm, field 2, is in parentheses and may hold spaces or ')': the
-	// fields after it start after the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
-	}
-	return strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after comm
+	st, err := readStat(pid)
+	return st.start, err
 }

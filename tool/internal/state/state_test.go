@@ -118,3 +118,25 @@ func TestDefaultDir(t *testing.T) {
 		}
 	}
 }
+
+// TestAliveZombie checks that a process that has exited but was not yet
+// waited for does not count as alive.
+func TestAliveZombie(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Wait() })
+	start, err := StartTime(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{Name: "z", Pid: cmd.Process.Pid, Start: start}
+	deadline := time.Now().Add(time.Minute)
+	for c.Alive() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // until true has exited, unreaped
+	}
+	if c.Alive() {
+		t.Error("a zombie is Alive")
+	}
+}

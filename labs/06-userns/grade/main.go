@@ -1,0 +1,100 @@
+// Command grade checks lab 06. It builds your container
+// (labs/06-userns/container), runs it as nobody, an ordinary user with no
+// privilege at all, with a command that prints the container's maps and
+// ids and creates a file, and prints one line per check, a hint drawn from
+// what the container showed for each failure, and the score:
+//
+//	go run ./labs/06-userns/grade            grade maps.go
+//	go run ./labs/06-userns/grade -solution  grade the reference instead
+//	go run ./labs/06-userns/grade CMD...     run CMD in your container, as nobody
+//
+// It exits 0 only with the full score. It runs as root only to build and
+// to become nobody; the container itself never has any privilege on the
+// host.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/contain-dev/contain/labs/internal/grading"
+)
+
+// nobody is the uid and gid the container runs as.
+const nobody = 65534
+
+// runTimeout bounds the container, so that one that hangs fails instead of
+// hanging the grader.
+const runTimeout = 30 * time.Second
+
+func main() {
+	grading.Main("grade (or run) the reference solution, maps_solution.go, instead of maps.go",
+		"usage: go run ./labs/06-userns/grade [-solution] [CMD [ARG...]]", grade)
+}
+
+// grade builds the container, then runs it as nobody with the script and
+// reports, or with cmd when one is given. It returns the exit status.
+func grade(solution bool, cmd []string) (int, error) {
+	s, err := grading.Start("lab06", "to run your container as nobody")
+	if err != nil {
+		return 2, err
+	}
+	defer s.Close()
+	// 0755 all the way: nobody must reach the binary, and may write in
+	// out/ only.
+	out := filepath.Join(s.Tmp, "out")
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{s.Tmp, 0o755}, {out, 0o777}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return 2, err
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return 2, err
+		}
+	}
+	bins, err := s.Build(s.Tmp, solution, "./labs/06-userns/container")
+	if err != nil {
+		return 1, err
+	}
+	if len(cmd) > 0 {
+		c := asNobody(bins[0], cmd...)
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+		return grading.ExitStatus(c.Run())
+	}
+	made := filepath.Join(out, "made-inside")
+	r, err := grading.Run(asNobody(bins[0], "/bin/sh", "-c", fmt.Sprintf(script, made)), runTimeout)
+	if err != nil {
+		return 2, err
+	}
+	o := &observation{Code: r.Code, Stdout: r.Stdout, Stderr: r.Stderr, FileUID: -1, FileGID: -1}
+	if st, err := os.Stat(made); err == nil {
+		sys := st.Sys().(*syscall.Stat_t)
+		o.FileUID, o.FileGID = int(sys.Uid), int(sys.Gid)
+	}
+	o.parse()
+	return grading.Status(grading.Report(os.Stdout, checks, o)), nil
+}
+
+// script is what the container runs: its maps, setgroups, its ids, and a
+// file it creates, with %s the file's path.
+const script = `echo "uid_map: $(cat /proc/self/uid_map)"
+echo "gid_map: $(cat /proc/self/gid_map)"
+echo "setgroups: $(cat /proc/self/setgroups)"
+echo "ids: $(id -u) $(id -g)"
+touch %s`
+
+// asNobody prepares bin with args to run as uid and gid nobody, with no
+// supplementary group, from "/".
+func asNobody(bin string, args ...string) *exec.Cmd {
+	c := exec.Command(bin, args...)
+	c.Dir = "/"
+	c.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody, Groups: []uint32{}}}
+	return c
+}

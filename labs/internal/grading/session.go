@@ -1,0 +1,122 @@
+package grading
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Main is a grader's main function. It parses the flag -solution, which
+// solutionHelp describes, calls grade with it and the other arguments,
+// prints grade's error after "grade: " on standard error, and exits with
+// the status grade returns. usage, when not "", is the first line of the
+// -help text, for graders that take a command.
+func Main(solutionHelp, usage string, grade func(solution bool, args []string) (int, error)) {
+	solution := flag.Bool("solution", false, solutionHelp)
+	if usage != "" {
+		flag.Usage = func() {
+			fmt.Fprintln(flag.CommandLine.Output(), usage)
+			flag.PrintDefaults()
+		}
+	}
+	flag.Parse()
+	code, err := grade(*solution, flag.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "grade:", err)
+	}
+	os.Exit(code)
+}
+
+// Session is one run of a grader: the repository it builds from and a
+// temporary directory, removed by Close.
+type Session struct {
+	// Repo is the root of the contain repository.
+	Repo string
+	// Tmp is the session's own directory, /tmp/PREFIX-..., mode 0700.
+	Tmp string
+}
+
+// Start opens a session named prefix ("lab03") for a grader that needs
+// root for why ("for namespaces"): it checks that it runs as root, finds
+// the repository and makes the temporary directory. Its errors are the
+// grader's, not the learner's: exit with status 2.
+func Start(prefix, why string) (*Session, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("needs root, %s: run it as root", why)
+	}
+	repo, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", prefix+"-")
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Repo: repo, Tmp: tmp}, nil
+}
+
+// Close deletes the session's directory, unless something is mounted
+// below it: deleting through a bind of the host's /dev would delete the
+// host's device nodes. Then it says so and leaves the directory.
+//
+// Equivalent to: findmnt | grep -q "$tmp" || rm -r "$tmp"
+func (s *Session) Close() {
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil || bytes.Contains(mounts, []byte(" "+s.Tmp+"/")) || bytes.Contains(mounts, []byte(" "+s.Tmp+" ")) {
+		fmt.Fprintf(os.Stderr, "grade: not removing %s: something is mounted below it (see /proc/self/mountinfo); unmount it, then rm -r it\n", s.Tmp)
+		return
+	}
+	os.RemoveAll(s.Tmp)
+}
+
+// Build compiles the main packages pkgs (relative to the repository, as
+// "./labs/04-uts-ipc-time/container") into dir with one go build, with
+// -tags solution to build the reference solutions instead of the
+// learner's files. It returns the executables' paths, in the order of
+// pkgs: go build names each after its package's directory. They are
+// static, so that they also run inside a busybox root filesystem. An
+// error is the learner's to fix: the grader exits with status 1.
+//
+// Equivalent to: CGO_ENABLED=0 go build -trimpath -o $dir/ [-tags solution] $pkgs
+func (s *Session) Build(dir string, solution bool, pkgs ...string) ([]string, error) {
+	args := []string{"build", "-trimpath", "-o", dir + "/"}
+	if solution {
+		args = append(args, "-tags", "solution")
+	}
+	cmd := exec.Command("go", append(args, pkgs...)...)
+	cmd.Dir = s.Repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build failed: fix the errors below, then grade again\n%s", out)
+	}
+	bins := make([]string, len(pkgs))
+	for i, p := range pkgs {
+		bins[i] = filepath.Join(dir, filepath.Base(p))
+	}
+	return bins, nil
+}
+
+// RepoRoot returns the directory at or above the working directory that
+// holds contain's go.mod, so that a grader runs from anywhere inside the
+// repository.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.Contains(b, []byte("module github.com/contain-dev/contain\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run me from inside the contain repository (cd to it first)")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,83 @@
+#!/bin/bash
+# guest.sh runs inside the VM that scripts/vm-test.sh boots, as root, from
+# the unit contain-vm-test.service (through contain-vm-boot), and writes
+# everything the host reads back into the run directory RUN (9p):
+#
+#   RUN/guest.log     this script's log: the guest's facts, provision.sh
+#   RUN/results       one line per package and pass, in go test's form
+#   RUN/out/N.PASS    each test binary's output
+#   RUN/kernel.log    the tail of the guest's kernel log
+#   RUN/done          written last: the run got to the end
+#
+# RUN/env (from the host) names the repository, GOROOT, GOMODCACHE and the
+# Go build cache the host warmed; RUN/tests lists "IMPORTPATH DIR BINARY"
+# (BINARY relative to RUN)
+# for the test binaries the host compiled, so that nothing is compiled here
+# but what the tests build themselves (from the warm cache).
+set -uo pipefail
+run=$1
+# shellcheck source=/dev/null
+. "$run/env"
+exec >>"$run/guest.log" 2>&1
+
+mount9p() { # TAG DIR OPTIONS
+	mkdir -p "$2"
+	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=524288,$3" "$1" "$2"
+}
+# The host does not change these while the guest runs: the guest may cache
+# them (cache=loose). The build cache is written here, and the go command
+# maps files of it into memory, which 9p allows only with cache=mmap.
+mount9p goroot "$GOROOT" ro,cache=loose
+mount9p gomodcache "$GOMODCACHE" ro,cache=loose
+mount9p gocache "$GUEST_GOCACHE" rw,cache=mmap
+
+export PATH="$GOROOT/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export HOME=/root GOROOT GOMODCACHE GOCACHE=$GUEST_GOCACHE
+# The host's Go settings, so that the warm cache matches; never the
+# network (GOPROXY=off): the modules are all in GOMODCACHE.
+export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0
+
+echo "== guest: $(uname -r), init $(cat /proc/1/comm), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
+echo "cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
+
+# 1. Provision, as the Vagrantfile's provisioner does.
+echo "== scripts/provision.sh"
+start=$(date +%s)
+if "$REPO/scripts/provision.sh"; then
+	echo "ok  	scripts/provision.sh (in the VM)	$(($(date +%s) - start))s" >>"$run/results"
+else
+	echo "FAIL	scripts/provision.sh (in the VM)	$(($(date +%s) - start))s" >>"$run/results"
+fi
+
+# 2. The suite: every test binary as root under CI=true (a privileged
+#    test cannot skip), then as the unprivileged user "tester" without CI,
+#    where the privileged tests skip and the rest run rootless.
+mkdir -p "$run/out"
+n=0
+pass() { # NAME RUNNER...: run every test binary with RUNNER in front
+	local name=$1 pkg dir bin start code out
+	shift
+	while read -r pkg dir bin; do
+		n=$((n + 1))
+		out=$run/out/$n.$name
+		start=$(date +%s)
+		echo "== $pkg ($name)"
+		(cd "$dir" && timeout 12m "$@" "$run/$bin" -test.count=1 -test.timeout=10m -test.paniconexit0) </dev/null >"$out" 2>&1
+		code=$?
+		if [ $code -eq 0 ]; then
+			printf 'ok  \t%s (%s)\t%ss\n' "$pkg" "$name" $(($(date +%s) - start)) >>"$run/results"
+		else
+			printf 'FAIL\t%s (%s)\t%ss\texit %s\t%s\n' "$pkg" "$name" $(($(date +%s) - start)) $code "${out#"$run"/}" >>"$run/results"
+		fi
+	done <"$run/tests"
+}
+pass root env CI=true
+# The module cache is mounted below /root, as on the host; the tester's go
+# build must reach it (it cannot list /root, only pass through). The build
+# cache the host made writable for all: a cold one costs minutes here.
+chmod 711 /root
+pass tester runuser -u tester -- env -u CI HOME=/home/tester
+
+# 3. The kernel's view of the run, for failures that left no Go output.
+journalctl -k --no-pager -o short-monotonic | tail -n 60 >"$run/kernel.log"
+echo end >"$run/done"
