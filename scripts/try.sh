@@ -25,5 +25,7 @@ Now open a shell inside one (exit leaves it):
 
     contain run --rootfs /var/lib/contain/rootfs/busybox --hostname demo -- sh
 
-and read chapters/00-setup.md.
+and read chapters/00-setup.md. The container had its own network too, on
+the contain0 bridge, made on first use and kept like lxcbr0 or docker0;
+`contain reset` removes it and anything else contain left on the host.
 MSG
