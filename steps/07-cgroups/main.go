@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // node is the cgroup of one controller: its directory and the names of
@@ -113,7 +114,11 @@ func run(memory, pids string, args []string) (int, error) {
 	if kills := oomKills(filepath.Join(mem.dir, mem.events)); kills > 0 {
 		fmt.Fprintf(os.Stderr, "cgroups: the OOM killer killed %d process(es) at %s\n", kills, memory)
 	}
-	// 6. Leave the node, or rmdir fails with EBUSY: move back to the
+	// 6. What the command left running in the background keeps the node
+	//    busy: kill it, as the kernel does to a PID namespace whose init
+	//    dies. Equivalent to: kill -9 $(cat cgroup.procs), but ourselves.
+	killRest(filepath.Join(pid.dir, "cgroup.procs"), os.Getpid())
+	// 7. Leave the node, or rmdir fails with EBUSY: move back to the
 	//    root of each hierarchy.
 	for _, n := range []node{mem, pid} {
 		if err := write(filepath.Join(filepath.Dir(n.dir), "cgroup.procs"), self); err != nil {
@@ -128,6 +133,28 @@ func run(memory, pids string, args []string) (int, error) {
 		return ee.ExitCode(), nil
 	}
 	return 0, err
+}
+
+// killRest sends SIGKILL to every process listed in procs but self, and
+// waits, a few seconds at most, until self is the only one left.
+func killRest(procs string, self int) {
+	for try := 0; try < 100; try++ {
+		b, err := os.ReadFile(procs)
+		if err != nil {
+			return
+		}
+		left := 0
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil && p != self {
+				syscall.Kill(p, syscall.SIGKILL)
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
 }
 
 // oomKills reads the "oom_kill N" line of memory.oom_control (v1) or
