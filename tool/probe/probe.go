@@ -36,6 +36,9 @@ type Mount struct {
 	Optional string `json:"optional,omitempty"`
 	FSType   string `json:"fstype"`
 	Source   string `json:"source"`
+	// SuperOptions are the filesystem's own options, the last field; for
+	// a cgroup v1 hierarchy they name its controllers ("rw,cpu,cpuacct").
+	SuperOptions string `json:"super_options,omitempty"`
 }
 
 // Report is what the probe prints, as JSON, on standard output.
@@ -129,7 +132,7 @@ func ParseMountinfo(rd io.Reader) ([]Mount, error) {
 		}
 		id, _ := strconv.Atoi(f[0])
 		parent, _ := strconv.Atoi(f[1])
-		ms = append(ms, Mount{
+		m := Mount{
 			ID:         id,
 			Parent:     parent,
 			Root:       unescape(f[3]),
@@ -138,7 +141,11 @@ func ParseMountinfo(rd io.Reader) ([]Mount, error) {
 			Optional:   strings.Join(f[6:], " "),
 			FSType:     g[0],
 			Source:     unescape(g[1]),
-		})
+		}
+		if len(g) > 2 {
+			m.SuperOptions = g[2]
+		}
+		ms = append(ms, m)
 	}
 	return ms, sc.Err()
 }

@@ -15,13 +15,13 @@
 package cgroup
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/contain-dev/contain/tool/probe"
 	"github.com/containerd/cgroups/v3"
 )
 
@@ -94,32 +94,30 @@ func readControllers(mountpoint string) ([]string, error) {
 // cpuacct, "rw,name=systemd" none but a name.
 func ParseLayout(mountinfo string, controllers func(mountpoint string) ([]string, error)) (*Layout, error) {
 	l := &Layout{V1: map[string]string{}}
-	sc := bufio.NewScanner(strings.NewReader(mountinfo))
-	for sc.Scan() {
-		before, after, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(before), strings.Fields(after)
-		if !ok || len(f) < 5 || len(g) < 3 {
-			continue
-		}
-		switch g[0] {
+	ms, err := probe.ParseMountinfo(strings.NewReader(mountinfo))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		switch m.FSType {
 		case "cgroup":
-			for _, opt := range strings.Split(g[2], ",") {
+			for _, opt := range strings.Split(m.SuperOptions, ",") {
 				if opt == "rw" || opt == "ro" || strings.Contains(opt, "=") && !strings.HasPrefix(opt, "name=") ||
 					opt == "clone_children" || opt == "noprefix" || opt == "xattr" || opt == "cpuset_v2_mode" {
 					continue
 				}
 				if _, seen := l.V1[opt]; !seen {
-					l.V1[opt] = f[4]
+					l.V1[opt] = m.MountPoint
 				}
 			}
 		case "cgroup2":
 			if l.V2 != "" {
 				continue
 			}
-			l.V2 = f[4]
-			cs, err := controllers(f[4])
+			l.V2 = m.MountPoint
+			cs, err := controllers(m.MountPoint)
 			if err != nil {
-				return nil, fmt.Errorf("cgroup2 at %s: %w", f[4], err)
+				return nil, fmt.Errorf("cgroup2 at %s: %w", m.MountPoint, err)
 			}
 			l.V2Controllers = cs
 		}

@@ -6,43 +6,15 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/contain-dev/contain/tool/probe"
 )
 
-// MountEntry is the part of a /proc/self/mountinfo line the checks use
-// (see proc(5)).
-type MountEntry struct {
-	MountPoint string
-	// Optional holds the propagation tags, such as "shared:1" or
-	// "master:2"; it is empty for a private mount.
-	Optional string
-	FSType   string
-	// SuperOptions are the filesystem's own options, the last field: for
-	// a cgroup v1 hierarchy they name its controllers ("rw,cpu,cpuacct").
-	SuperOptions string
-}
-
-// mountinfoUnescape undoes the octal escapes the kernel writes for space,
-// tab, newline and backslash in mountinfo paths.
-var mountinfoUnescape = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-
-// ParseMountinfo reads /proc/self/mountinfo lines such as
-// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw".
-func ParseMountinfo(text string) []MountEntry {
-	var ms []MountEntry
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		before, after, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(before), strings.Fields(after)
-		if !ok || len(f) < 6 || len(g) < 3 {
-			continue
-		}
-		ms = append(ms, MountEntry{
-			MountPoint:   mountinfoUnescape.Replace(f[4]),
-			Optional:     strings.Join(f[6:], " "),
-			FSType:       g[0],
-			SuperOptions: g[2],
-		})
-	}
+// parseMountinfo reads a /proc/self/mountinfo text with the parser the
+// probe uses (see probe.ParseMountinfo). The kernel writes no malformed
+// line; should one appear, the lines before it are still checked.
+func parseMountinfo(text string) []probe.Mount {
+	ms, _ := probe.ParseMountinfo(strings.NewReader(text))
 	return ms
 }
 
@@ -59,7 +31,7 @@ const (
 // hierarchy, usually at /sys/fs/cgroup), "hybrid" when both are (systemd's
 // layout: v1 controllers and a cgroup2 at /sys/fs/cgroup/unified), "none".
 // Equivalent to: grep -E ' - cgroup2? ' /proc/self/mountinfo
-func CgroupMode(ms []MountEntry) string {
+func CgroupMode(ms []probe.Mount) string {
 	v1, v2 := false, false
 	for _, m := range ms {
 		v1 = v1 || m.FSType == "cgroup"
@@ -115,7 +87,7 @@ var cgroupControllers = []struct {
 // where each controller contain uses can be found.
 func cgroups(h *Host, kc KernelConfig) []Finding {
 	mountinfo, _ := h.read("/proc/self/mountinfo")
-	ms := ParseMountinfo(mountinfo)
+	ms := parseMountinfo(mountinfo)
 	mode := CgroupMode(ms)
 	fs := []Finding{modeFinding(mode)}
 

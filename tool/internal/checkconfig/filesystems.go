@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/contain-dev/contain/tool/probe"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,7 +40,7 @@ func filesystems(h *Host, kc KernelConfig) []Finding {
 	fs = append(fs, devFuse(h))
 
 	mountinfo, _ := h.read("/proc/self/mountinfo")
-	return append(fs, rootMount(ParseMountinfo(mountinfo))...)
+	return append(fs, rootMount(parseMountinfo(mountinfo))...)
 }
 
 // devFuse checks that /dev/fuse is the FUSE character device, 10:229
@@ -89,8 +90,8 @@ func Propagation(optional string) string {
 
 // rootMount reports the propagation of / and its filesystem type. The last
 // mount at "/" is the one in use when several are stacked.
-func rootMount(ms []MountEntry) []Finding {
-	var root *MountEntry
+func rootMount(ms []probe.Mount) []Finding {
+	var root *probe.Mount
 	for i := range ms {
 		if ms[i].MountPoint == "/" {
 			root = &ms[i]
