@@ -182,7 +182,9 @@ if grep -q '^FAIL' "$run/results" 2>/dev/null; then
 		echo
 		echo "--- $what: output"
 		if [ -n "$out" ]; then
-			cat "$run/$out"
+			# The binaries ran with -test.v: what passed only hides
+			# what failed.
+			grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$run/$out"
 		else # provision.sh
 			sed -n '/^== scripts\/provision.sh/,/^== /p' "$run/guest.log"
 		fi

@@ -25,6 +25,13 @@
 //     session, from the repository root. A console block that is not run
 //     says why: <!-- norun: needs a VM -->.
 //
+//     A transcript that only holds on one cgroup layout says which:
+//     <!-- run: cgroup v1 --> runs where the controllers sit in v1
+//     hierarchies (v1 and hybrid hosts), <!-- run: cgroup v2 --> where
+//     /sys/fs/cgroup is the unified hierarchy alone. A chapter gives both,
+//     so the host suite runs one and the VM stage (scripts/vm-test.sh)
+//     the other.
+//
 //  3. Every relative link resolves to a file, and a "#fragment" to a
 //     heading in it.
 //
@@ -52,8 +59,48 @@ type Block struct {
 	Info string // the info string after the fence: "go", "console", ...
 	Body string // the content, each line ending in "\n"
 	// Marker is the HTML comment right before the fence, without "<!--"
-	// and "-->", trimmed: "code: PATH", "run", "norun: why", or "".
+	// and "-->", trimmed: "code: PATH", "run", "run: cgroup v1",
+	// "norun: why", or "".
 	Marker string
+}
+
+// Conditions are what a "run:" marker may require, each with the test
+// that tells whether this host meets it.
+var Conditions = map[string]func() bool{
+	"cgroup v1": func() bool { return !cgroupUnified() },
+	"cgroup v2": cgroupUnified,
+}
+
+// cgroupUnified tells whether /sys/fs/cgroup is a cgroup2 mount (pure v2):
+// only the root of the unified hierarchy has cgroup.controllers, and on a
+// hybrid host that root is /sys/fs/cgroup/unified.
+func cgroupUnified() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
+}
+
+// Runs tells whether a console block with this marker is run here, and
+// why not when it is not. A marker that is neither "run", "run: COND"
+// with a known condition, nor "norun: why" is an error.
+func Runs(marker string, conditions map[string]func() bool) (bool, string, error) {
+	if marker == "run" {
+		return true, "", nil
+	}
+	if why, ok := strings.CutPrefix(marker, "norun:"); ok {
+		return false, strings.TrimSpace(why), nil
+	}
+	if cond, ok := strings.CutPrefix(marker, "run:"); ok {
+		cond = strings.TrimSpace(cond)
+		holds, known := conditions[cond]
+		if !known {
+			return false, "", fmt.Errorf("unknown condition in <!-- %s -->", marker)
+		}
+		if !holds() {
+			return false, "only on " + cond, nil
+		}
+		return true, "", nil
+	}
+	return false, "", fmt.Errorf("console block is neither <!-- run -->, <!-- run: CONDITION --> nor <!-- norun: why -->")
 }
 
 // ParseBlocks returns the fenced blocks of a Markdown text.

@@ -79,9 +79,14 @@ func TestTranscripts(t *testing.T) {
 			if b.Info != "console" {
 				continue
 			}
-			if b.Marker != "run" {
-				if !strings.HasPrefix(b.Marker, "norun:") {
-					t.Errorf("%s:%d: console block is neither <!-- run --> nor <!-- norun: why -->", b.File, b.Line)
+			run, why, err := Runs(b.Marker, Conditions)
+			if err != nil {
+				t.Errorf("%s:%d: %v", b.File, b.Line, err)
+				continue
+			}
+			if !run {
+				if strings.HasPrefix(b.Marker, "run:") {
+					t.Logf("%s:%d: not run here: %s", b.File, b.Line, why)
 				}
 				continue
 			}
@@ -147,6 +152,35 @@ func TestMatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Match(tt.want, tt.got); got != tt.ok {
 				t.Errorf("Match(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.ok)
+			}
+		})
+	}
+}
+
+func TestRuns(t *testing.T) {
+	conds := map[string]func() bool{"yes": func() bool { return true }, "no": func() bool { return false }}
+	tests := []struct {
+		marker string
+		run    bool
+		why    string
+		err    bool
+	}{
+		{"run", true, "", false},
+		{"norun: needs a VM", false, "needs a VM", false},
+		{"run: yes", true, "", false},
+		{"run: no", false, "only on no", false},
+		{"run: maybe", false, "", true},
+		{"", false, "", true},
+		{"code: a.go#F", false, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.marker, func(t *testing.T) {
+			run, why, err := Runs(tt.marker, conds)
+			if (err != nil) != tt.err {
+				t.Fatalf("Runs(%q) error = %v, want error %v", tt.marker, err, tt.err)
+			}
+			if diff := cmp.Diff([]any{tt.run, tt.why}, []any{run, why}); diff != "" {
+				t.Errorf("Runs(%q) (-want +got):\n%s", tt.marker, diff)
 			}
 		})
 	}

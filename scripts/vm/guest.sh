@@ -51,32 +51,48 @@ fi
 
 # 2. The suite: every test binary as root under CI=true (a privileged
 #    test cannot skip), then as the unprivileged user "tester" without CI,
-#    where the privileged tests skip and the rest run rootless.
+#    where the privileged tests skip and the rest run rootless. As on the
+#    host (scripts/test.sh), two packages run side by side and the
+#    chapters' transcripts (scripts/docscheck) run alone afterwards: they
+#    look at machine-wide state, as a reader's terminal would.
 mkdir -p "$run/out"
-n=0
-pass() { # NAME RUNNER...: run every test binary with RUNNER in front
-	local name=$1 pkg dir bin start code out
-	shift
-	while read -r pkg dir bin; do
-		n=$((n + 1))
-		out=$run/out/$n.$name
-		start=$(date +%s)
-		echo "== $pkg ($name)"
-		(cd "$dir" && timeout 12m "$@" "$run/$bin" -test.count=1 -test.timeout=10m -test.paniconexit0) </dev/null >"$out" 2>&1
-		code=$?
-		if [ $code -eq 0 ]; then
-			printf 'ok  \t%s (%s)\t%ss\n' "$pkg" "$name" $(($(date +%s) - start)) >>"$run/results"
-		else
-			printf 'FAIL\t%s (%s)\t%ss\texit %s\t%s\n' "$pkg" "$name" $(($(date +%s) - start)) $code "${out#"$run"/}" >>"$run/results"
-		fi
-	done <"$run/tests"
+# one PASS N PKG DIR BIN: run one test binary (line N of RUN/tests) in
+# the pass PASS, and append its line to RUN/results.
+one() {
+	local name=$1 n=$2 pkg=$3 dir=$4 bin=$5 start code out runner limit
+	case $name in
+	root) runner=(env CI=true) ;;
+	tester) runner=(runuser -u tester -- env -u CI HOME=/home/tester) ;;
+	esac
+	out=$run/out/$n.$name
+	start=$(date +%s)
+	echo "== $pkg ($name)"
+	# -test.v: a binary that times out still says which tests passed.
+	# The chapters' transcripts get longer than a package's usual limit.
+	limit=10
+	[ "${pkg##*/}" = docscheck ] && limit=25
+	(cd "$dir" && timeout $((limit + 2))m "${runner[@]}" "$run/$bin" -test.count=1 -test.v -test.timeout=${limit}m -test.paniconexit0) </dev/null >"$out" 2>&1
+	code=$?
+	if [ $code -eq 0 ]; then
+		printf 'ok  \t%s (%s)\t%ss\n' "$pkg" "$name" $(($(date +%s) - start)) >>"$run/results"
+	else
+		printf 'FAIL\t%s (%s)\t%ss\texit %s\t%s\n' "$pkg" "$name" $(($(date +%s) - start)) $code "${out#"$run"/}" >>"$run/results"
+	fi
 }
-pass root env CI=true
+export -f one
+export run
+pass() { # PASS: every test binary of RUN/tests, the chapters' last
+	awk -v p="$1" '$1 !~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
+		xargs -P 2 -L 1 bash -c 'one "$@"' _
+	awk -v p="$1" '$1 ~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
+		xargs -L 1 bash -c 'one "$@"' _
+}
+pass root
 # The module cache is mounted below /root, as on the host; the tester's go
 # build must reach it (it cannot list /root, only pass through). The build
 # cache the host made writable for all: a cold one costs minutes here.
 chmod 711 /root
-pass tester runuser -u tester -- env -u CI HOME=/home/tester
+pass tester
 
 # 3. The kernel's view of the run, for failures that left no Go output.
 journalctl -k --no-pager -o short-monotonic | tail -n 60 >"$run/kernel.log"

@@ -327,14 +327,21 @@ func TestBadLimits(t *testing.T) {
 		{"swap without memory", []string{"--memory-swap", "64M"}, "contain: --memory-swap needs --memory"},
 		{"not a size", []string{"--memory", "lots"}, `contain: --memory: "lots" is not a size`},
 	}
-	// A limit whose file or controller this host lacks.
-	if lay.Where("blkio") == cgroup.V1 {
+	// A limit whose file this host lacks: blkio.weight on v1,
+	// io.bfq.weight on v2, both there only with the BFQ scheduler.
+	type badLimit = struct {
+		name  string
+		flags []string
+		want  string
+	}
+	switch lay.Where("blkio") {
+	case cgroup.V1:
 		if _, err := os.Stat(filepath.Join(lay.V1["blkio"], "blkio.weight")); err != nil {
-			tests = append(tests, struct {
-				name  string
-				flags []string
-				want  string
-			}{"blkio.weight not offered", []string{"--io-weight", "100"}, "contain: --io-weight needs blkio.weight"})
+			tests = append(tests, badLimit{"blkio.weight not offered", []string{"--io-weight", "100"}, "contain: --io-weight needs blkio.weight"})
+		}
+	default:
+		if lay.Where("io") == cgroup.V2 && !cgroup.BFQLoaded() {
+			tests = append(tests, badLimit{"io.bfq.weight not offered", []string{"--io-weight", "100"}, "contain: --io-weight needs io.bfq.weight"})
 		}
 	}
 	for i, tt := range tests {

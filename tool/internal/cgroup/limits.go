@@ -228,6 +228,20 @@ func (l *Limits) Validate(lay *Layout, online []int) error {
 	return l.validateIO(lay)
 }
 
+// BFQLoaded tells whether the BFQ I/O scheduler is loaded: a block
+// device then lists "bfq" among its schedulers, whichever one it uses.
+//
+// Equivalent to: grep -q bfq /sys/block/*/queue/scheduler
+func BFQLoaded() bool {
+	files, _ := filepath.Glob("/sys/block/*/queue/scheduler")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "bfq") {
+			return true
+		}
+	}
+	return false
+}
+
 // validateIO checks the --io-* limits: v1 needs the blkio files, which
 // depend on the I/O scheduler; v2 the io controller.
 func (l *Limits) validateIO(lay *Layout) error {
@@ -252,6 +266,13 @@ func (l *Limits) validateIO(lay *Layout) error {
 		}
 		if lay.Where("io") == "" {
 			return fmt.Errorf("%s needs the blkio (v1) or io (v2) cgroup controller, which this host does not mount: drop %s", f.flag, f.flag)
+		}
+		// v2: the library writes the weight to io.bfq.weight, a file
+		// only the BFQ scheduler adds to every non-root node, and only
+		// while it is loaded. Without it the write fails after the node
+		// is made.
+		if f.flag == "--io-weight" && !BFQLoaded() {
+			return fmt.Errorf("--io-weight needs io.bfq.weight, which this kernel does not offer (it depends on the I/O scheduler: modprobe bfq): drop --io-weight")
 		}
 	}
 	if l.IOWeight != 0 && (l.IOWeight < 10 || l.IOWeight > 1000) {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os/user"
 	"strconv"
+	"strings"
 )
 
 // Names resolves outside ids to names: user and group names from
@@ -51,12 +52,15 @@ func HostNames() (Names, error) {
 
 // Outside says in words who the outside ids of r are: the whole id space
 // (the initial namespace), one user or group by name, or a range from
-// /etc/subuid or /etc/subgid and whose it is.
+// /etc/subuid or /etc/subgid and whose it is. When several users' ranges
+// hold r, it names each, in the file's order: users who share ids can
+// signal and ptrace each other's containers, and that should show.
 func (n Names) Outside(kind Kind, r Range) string {
 	if r.Inside == 0 && r.Outside == 0 && r.Length == math.MaxUint32 {
 		return "every id: the initial user namespace"
 	}
 	last := uint64(r.Outside) + uint64(r.Length) - 1
+	var owners []string
 	for _, s := range n.SubIDs[kind] {
 		if s.Contains(r.Outside, r.Length) {
 			owner := s.Owner
@@ -65,8 +69,11 @@ func (n Names) Outside(kind Kind, r Range) string {
 					owner = name
 				}
 			}
-			return fmt.Sprintf("%s's sub%s range %d-%d (%s)", owner, kind, s.Start, uint64(s.Start)+uint64(s.Count)-1, SubIDFiles[kind])
+			owners = append(owners, fmt.Sprintf("%s's sub%s range %d-%d", owner, kind, s.Start, uint64(s.Start)+uint64(s.Count)-1))
 		}
+	}
+	if len(owners) > 0 {
+		return fmt.Sprintf("%s (%s)", strings.Join(owners, ", "), SubIDFiles[kind])
 	}
 	if name, ok := n.Lookup(kind, r.Outside); ok {
 		if r.Length == 1 {

@@ -160,6 +160,7 @@ func TestOutside(t *testing.T) {
 			return map[uint32]string{0: "root", 1000: "alice", 1001: "carol"}[id], id == 0 || id == 1000 || id == 1001
 		},
 	}
+	shared, _ := ParseSubIDs(strings.NewReader("vagrant:100000:65536\nalice:100000:65536\n"))
 	tests := []struct {
 		kind Kind
 		r    Range
@@ -177,5 +178,11 @@ func TestOutside(t *testing.T) {
 		if got := n.Outside(tt.kind, tt.r); got != tt.want {
 			t.Errorf("Outside(%s, %v) = %q, want %q", tt.kind, tt.r, got, tt.want)
 		}
+	}
+	// Two users given the same range: both are named.
+	n.SubIDs[UID] = shared
+	want := "vagrant's subuid range 100000-165535, alice's subuid range 100000-165535 (/etc/subuid)"
+	if got := n.Outside(UID, Range{0, 100000, 65536}); got != want {
+		t.Errorf("Outside with a shared range = %q, want %q", got, want)
 	}
 }
