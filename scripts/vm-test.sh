@@ -115,7 +115,7 @@ compile() {
 	fi
 }
 export -f compile
-xargs -P 2 -L 1 bash -c 'compile "$@"' _ <"$run/packages"
+xargs -r -P 2 -L 1 bash -c 'compile "$@"' _ <"$run/packages"
 sort -o "$run/tests" "$run/tests"
 # What the tests and transcripts build themselves: testkit.Bin and the
 # graders use -trimpath, go run does not; the labs' solutions use a tag.

@@ -83,9 +83,9 @@ export -f one
 export run
 pass() { # PASS: every test binary of RUN/tests, the chapters' last
 	awk -v p="$1" '$1 !~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
-		xargs -P 2 -L 1 bash -c 'one "$@"' _
+		xargs -r -P 2 -L 1 bash -c 'one "$@"' _
 	awk -v p="$1" '$1 ~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
-		xargs -L 1 bash -c 'one "$@"' _
+		xargs -r -L 1 bash -c 'one "$@"' _
 }
 pass root
 # The module cache is mounted below /root, as on the host; the tester's go
