@@ -160,7 +160,7 @@ trap 'exit 130' INT TERM
 
 # --- what every tool runs: one rootfs, one command.
 (cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$tmp/contain" ./tool/cmd/contain && go build -o "$tmp/report" ./bench/report &&
-	go build -o "$tmp/ocispec" ./bench/ocispec)
+	go build -o "$tmp/ocispec" ./bench/ocispec && CGO_ENABLED=0 go build -trimpath -o "$tmp/step03" ./steps/03-mount-namespace)
 rootfs="$tmp/rootfs"
 "$repo/scripts/mkrootfs.sh" "$rootfs" >/dev/null
 
@@ -174,11 +174,16 @@ skip() { # skip NAME WHY
 	echo "bench/run.sh: skipped $1: $2" >&2
 }
 
-# --net none: the same namespaces as the peers (mount, UTS, IPC, PID; plus
-# the network namespace every OCI runtime and lxc create), without the
-# bridge, veth and NAT of contain's default network (bench/net.sh times
-# those).
-add contain "$tmp/contain" run --net none --rootfs "$rootfs" -- /bin/true
+# --net host: the namespaces of chapter 03 (mount, UTS, IPC, PID) and no
+# network namespace, as for every tool here: the OCI bundle drops it and
+# lxc is told to share the host's (lxc.net.0.type = none). bench/net.sh
+# times contain's network namespace and default network.
+add contain "$tmp/contain" run --net host --rootfs "$rootfs" -- /bin/true
+# The step program of chapter 03: the same namespaces, pivot_root and /proc,
+# started the way contain starts its init stage (a Go program re-executing
+# itself), and nothing else: no cgroup, no /dev, no state. The floor of a
+# Go container runtime built like contain.
+add "steps/03" "$tmp/step03" run "$rootfs" /bin/true
 # unshare: the namespaces and a chroot, nothing else: the floor.
 add unshare unshare --fork --pid --mount --uts --ipc --root "$rootfs" /bin/true
 
@@ -187,7 +192,7 @@ if command -v lxc-start >/dev/null; then
 	cat >"$tmp/lxc/$id/config" <<-EOF
 		lxc.uts.name = bench
 		lxc.rootfs.path = dir:$rootfs
-		lxc.net.0.type = empty
+		lxc.net.0.type = none
 		lxc.init.cmd = /bin/true
 	EOF
 	add lxc-start lxc-start -n "$id" -P "$tmp/lxc" -F

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/contain-dev/contain/tool/internal/namespace"
@@ -73,23 +74,89 @@ func TestParse(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got CLI
-			p, err := Parser(&got)
-			if err != nil {
-				t.Fatal(err)
+		// Main parses with the grammar of the named command alone
+		// (commandOnly); both must give the same result.
+		grammars := map[string]func(*CLI) any{
+			"whole CLI":    func(c *CLI) any { return c },
+			"command only": func(c *CLI) any { return commandOnly(c, tt.args) },
+		}
+		for gname, grammar := range grammars {
+			t.Run(tt.name+"/"+gname, func(t *testing.T) {
+				var cli CLI
+				p, err := newParser(grammar(&cli))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, err := p.Parse(tt.args)
+				if err != nil {
+					t.Fatalf("Parse(%q): %v", tt.args, err)
+				}
+				if ctx.Command() != tt.command {
+					t.Errorf("command = %q, want %q", ctx.Command(), tt.command)
+				}
+				if diff := cmp.Diff(tt.want, ctx.Selected().Target.Interface()); diff != "" {
+					t.Errorf("Parse(%q) (-want +got):\n%s", tt.args, diff)
+				}
+			})
+		}
+	}
+}
+
+// TestCommandOnlySameOutput checks that the one-command grammar Main uses
+// says exactly what the whole CLI says: for every command and subcommand,
+// its --help, an unknown flag and (for those that want some) missing
+// arguments give the same output and exit status both ways.
+func TestCommandOnlySameOutput(t *testing.T) {
+	var cli CLI
+	p, err := Parser(&cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each command with the arguments to try: --help, an unknown flag,
+	// and bare when it has subcommands (kong then asks for one; a bare
+	// leaf command might act on the host).
+	var cases [][]string
+	var walk func(n *kong.Node, path []string)
+	walk = func(n *kong.Node, path []string) {
+		for _, c := range n.Children {
+			if c.Type != kong.CommandNode {
+				continue
 			}
-			ctx, err := p.Parse(tt.args)
-			if err != nil {
-				t.Fatalf("Parse(%q): %v", tt.args, err)
+			p := append(append([]string(nil), path...), c.Name)
+			cases = append(cases, append(p, "--help"), append(p, "--no-such-flag"))
+			if len(c.Children) > 0 {
+				cases = append(cases, p)
 			}
-			if ctx.Command() != tt.command {
-				t.Errorf("command = %q, want %q", ctx.Command(), tt.command)
-			}
-			if diff := cmp.Diff(tt.want, ctx.Selected().Target.Interface()); diff != "" {
-				t.Errorf("Parse(%q) (-want +got):\n%s", tt.args, diff)
-			}
-		})
+			walk(c, p)
+		}
+	}
+	walk(p.Model.Node, nil)
+	if len(cases) < 40 {
+		t.Fatalf("found %d cases in the model, want every command and subcommand", len(cases))
+	}
+	type result struct {
+		Code           int
+		Stdout, Stderr string
+	}
+	run := func(grammar any, args []string) result {
+		var stdout, stderr bytes.Buffer
+		code := mainWith(grammar, args, Globals{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr})
+		return result{code, stdout.String(), stderr.String()}
+	}
+	for _, args := range cases {
+		var whole, one CLI
+		want := run(&whole, args)
+		got := run(commandOnly(&one, args), args)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("contain %s (-whole CLI +command only):\n%s", strings.Join(args, " "), diff)
+		}
+	}
+	// Arguments that name no command get the whole CLI.
+	for _, args := range [][]string{nil, {"--help"}, {"frobnicate"}, {"-h"}} {
+		var cli CLI
+		if got := commandOnly(&cli, args); got != &cli {
+			t.Errorf("commandOnly(%q) = %T, want the whole *CLI", args, got)
+		}
 	}
 }
 

@@ -94,12 +94,17 @@ type cgroupFeature struct {
 //
 //  1. check every limit, before anything is created;
 //  2. create contain/NAME in every hierarchy and write the limits;
-//  3. arrange for the child to be in the node before it runs: on v2
-//     clone3(2) puts it there (CLONE_INTO_CGROUP); on v1 and hybrid a
-//     Prepare hook moves it while it waits for its config;
+//  3. have the child in the node before it runs: on v2 clone3(2) puts it
+//     there (CLONE_INTO_CGROUP), so 2 comes before the clone; on v1 and
+//     hybrid a Prepare hook does 2 and then moves the child, while the
+//     child waits for its config;
 //  4. have the init stage enter a new cgroup namespace, which must come
 //     after 3 (the namespace's root is the cgroup the process is in at
 //     that moment), and mount the hierarchies read-only inside.
+//
+// On v1 the node is made after the clone for speed: the parent writes
+// its ten or so hierarchies while the init stage, a second Go program,
+// is starting on another CPU, instead of before it (see bench/README.md).
 func (f cgroupFeature) setup(spec *runSpec) error {
 	if os.Geteuid() != 0 {
 		// Rootless (chapter 06): nobody delegated a cgroup subtree to
@@ -118,19 +123,29 @@ func (f cgroupFeature) setup(spec *runSpec) error {
 	if err != nil {
 		return err
 	}
-	cg, err := cgroup.Create(lay, spec.record.Name, limits)
-	if err != nil {
+	// The record names the node before it exists: a contain killed from
+	// here on leaves a record that cleanCgroup acts on.
+	node := cgroup.Open(lay, spec.record.Name)
+	if err := spec.record.SetExtra("cgroup", node); err != nil {
 		return err
 	}
-	stderr := spec.opts.Stderr
-	spec.undo = append(spec.undo, func() error {
-		reportOOM(stderr, cg, limits)
-		return cg.Delete()
-	})
-	if err := spec.record.SetExtra("cgroup", cg); err != nil {
-		return err
+	create := func() (*cgroup.Cgroup, error) {
+		cg, err := cgroup.Create(lay, spec.record.Name, limits)
+		if err != nil {
+			return nil, err
+		}
+		stderr := spec.opts.Stderr
+		spec.undo = append(spec.undo, func() error {
+			reportOOM(stderr, cg, limits)
+			return cg.Delete()
+		})
+		return cg, nil
 	}
 	if lay.Mode == cgroup.V2 {
+		cg, err := create()
+		if err != nil {
+			return err
+		}
 		dir, err := cg.OpenDir()
 		if err != nil {
 			return err
@@ -142,7 +157,17 @@ func (f cgroupFeature) setup(spec *runSpec) error {
 		spec.opts.SysProcAttr.UseCgroupFD = true
 		spec.opts.SysProcAttr.CgroupFD = int(dir.Fd())
 	} else {
-		spec.opts.Prepare = append(spec.opts.Prepare, cg.Add)
+		// Refuse a node of that name now, before there is a child.
+		if err := node.CheckFree(); err != nil {
+			return err
+		}
+		spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error {
+			cg, err := create()
+			if err != nil {
+				return err
+			}
+			return cg.Add(pid)
+		})
 	}
 	spec.cfg.CgroupNS = true
 	// A v1 hierarchy can only be mounted with CAP_SYS_ADMIN in the initial

@@ -59,6 +59,15 @@ func (c *Cgroup) Exists() bool {
 	return false
 }
 
+// CheckFree returns an error when a node of that name exists already, in
+// any hierarchy: left by a killed container, or made by hand.
+func (c *Cgroup) CheckFree() error {
+	if c.Exists() {
+		return fmt.Errorf("cgroup %s exists already: remove it with contain reset", Rel(c.Name))
+	}
+	return nil
+}
+
 // v1Path is the cgroup1 Path of the node: the same relative path in
 // every v1 hierarchy.
 func (c *Cgroup) v1Path() cgroup1.Path { return cgroup1.StaticPath(Rel(c.Name)) }
@@ -95,8 +104,8 @@ var v2Controllers = []string{"cpu", "cpuset", "io", "memory", "pids"}
 // echo $limit > .../memory.limit_in_bytes, and so on.
 func Create(lay *Layout, name string, l *Limits) (c *Cgroup, err error) {
 	c = Open(lay, name)
-	if c.Exists() {
-		return nil, fmt.Errorf("cgroup %s exists already: remove it with contain reset", Rel(name))
+	if err := c.CheckFree(); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {

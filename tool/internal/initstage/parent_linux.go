@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -76,7 +78,11 @@ func Start(cfg Config, opts Options) (*Process, error) {
 	cmd := exec.Command("/proc/self/exe", "init")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	cmd.ExtraFiles = []*os.File{cfgR, errW} // fd 3 and fd 4 in the child
-	cmd.Env = []string{}
+	// The init stage's own environment, not the container's (that is in
+	// cfg.Env, set after os.Clearenv). GOMAXPROCS spares the second Go
+	// runtime working it out again from the cgroup's CPU limit files on
+	// every container start: it gets the value contain has.
+	cmd.Env = []string{"GOMAXPROCS=" + strconv.Itoa(runtime.GOMAXPROCS(0))}
 	// Cloneflags, not Unshareflags: the child is created inside the new
 	// namespaces by clone(2), so it is pid 1 of a new PID namespace. With
 	// Unshareflags Go would unshare(2) in the child after fork, which

@@ -25,7 +25,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -59,15 +58,25 @@ type Network struct {
 	Isolated bool `json:"isolated,omitempty"`
 }
 
-// nameRE is a link name: IFNAMSIZ is 16 with the NUL, so 15 bytes.
-var nameRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_.-]*$`)
+// validName tells whether name is a letter followed by letters, digits,
+// '_', '.' or '-'. A loop, not a regexp: a package-level regexp is
+// compiled on every start of contain, the init stage's included.
+func validName(name string) bool {
+	for i, r := range name {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-')) {
+			return false
+		}
+	}
+	return name != ""
+}
 
 // CheckName refuses names that cannot be a link name.
 func CheckName(name string) error {
 	if len(name) > 15 {
 		return fmt.Errorf("network name %q is %d characters: the bridge is named after it and link names have at most 15 (IFNAMSIZ): pick a shorter one", name, len(name))
 	}
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return fmt.Errorf("network name %q: use letters, digits, '_', '.' or '-', starting with a letter", name)
 	}
 	return nil

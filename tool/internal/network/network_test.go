@@ -126,3 +126,34 @@ func TestResolvConf(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckName checks the network names that can and cannot become a
+// bridge's link name.
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		name string
+		err  string // "" when the name is good
+	}{
+		{"contain0", ""},
+		{"a", ""},
+		{"Br-1.x_y", ""},
+		{"abcdefghijklmno", ""}, // 15 bytes, IFNAMSIZ-1
+		{"abcdefghijklmnop", "16 characters"},
+		{"", "use letters"},
+		{"0net", "use letters"},
+		{"-net", "use letters"},
+		{"my net", "use letters"},
+		{"net/1", "use letters"},
+		{"réseau", "use letters"},
+	}
+	for _, tt := range tests {
+		err := CheckName(tt.name)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tt.err == "" && err != nil || tt.err != "" && !strings.Contains(got, tt.err) {
+			t.Errorf("CheckName(%q) = %v, want an error containing %q (none if empty)", tt.name, err, tt.err)
+		}
+	}
+}
