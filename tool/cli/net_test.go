@@ -94,7 +94,14 @@ func newRemote(t *testing.T) *remote {
 	t.Helper()
 	// A sleeping process holds the namespace, rather than ip netns add,
 	// whose bind mounts under /run/netns other tests would see.
-	holder := exec.Command("unshare", "--net", "sleep", "infinity")
+	// unshare(1) enters the new namespace only after it has started:
+	// until its shell prints, "netns PID" below could still name the
+	// host's namespace.
+	holder := exec.Command("unshare", "--net", "sh", "-c", "echo ready; exec sleep infinity")
+	ready, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +112,9 @@ func newRemote(t *testing.T) *remote {
 		holder.Process.Kill()
 		holder.Wait()
 	})
+	if _, err := bufio.NewReader(ready).ReadString('\n'); err != nil {
+		t.Fatalf("unshare --net: %v", err)
+	}
 	sh(t, fmt.Sprintf(`ip link add %[1]s type veth peer name eth0 netns %[2]d
 ip addr add 10.213.250.1/30 dev %[1]s
 ip link set %[1]s up

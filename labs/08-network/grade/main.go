@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -58,12 +59,22 @@ func mainErr(solution bool, _ []string) (int, error) {
 	cleanup(nil) // a run that was interrupted
 	var pids []int
 	for range 2 {
-		holder := exec.Command("unshare", "--net", "sleep", "infinity")
+		// unshare(1) enters the new namespace only after it has started:
+		// until its shell prints, "netns PID" below could still name
+		// the host's namespace (RTNETLINK: File exists, for eth0).
+		holder := exec.Command("unshare", "--net", "sh", "-c", "echo ready; exec sleep infinity")
+		ready, err := holder.StdoutPipe()
+		if err != nil {
+			return 2, err
+		}
 		if err := holder.Start(); err != nil {
 			return 2, err
 		}
 		defer holder.Wait()
 		defer holder.Process.Kill()
+		if _, err := bufio.NewReader(ready).ReadString('\n'); err != nil {
+			return 2, fmt.Errorf("unshare --net: %w", err)
+		}
 		pids = append(pids, holder.Process.Pid)
 	}
 	boxPid = pids[0]
