@@ -155,13 +155,13 @@ func (r Result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 }
 
-// RunLimit is how long Run lets a command take before it kills it: a
+// runLimit is how long Run lets a command take before it kills it: a
 // guard against a hung container, not a speed check. It is generous
 // because the VM stage runs the suite under emulation, where a lab's
 // grader, which builds the lab first, takes more than a minute.
-const RunLimit = 5 * time.Minute
+const runLimit = 5 * time.Minute
 
-// Run runs name with args, with no stdin, and gives up after RunLimit so
+// Run runs name with args, with no stdin, and gives up after runLimit so
 // that a hung container fails the test instead of the whole suite.
 func Run(t testing.TB, name string, args ...string) Result {
 	t.Helper()
@@ -184,10 +184,10 @@ func RunIn(t testing.TB, dir string, env []string, name string, args ...string) 
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(RunLimit):
+	case <-time.After(runLimit):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%s %v: still running after %v, killed\nstdout:\n%s\nstderr:\n%s", name, args, RunLimit, stdout.String(), stderr.String())
+		t.Fatalf("%s %v: still running after %v, killed\nstdout:\n%s\nstderr:\n%s", name, args, runLimit, stdout.String(), stderr.String())
 	}
 	r := Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	var ee *exec.ExitError
