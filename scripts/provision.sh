@@ -28,24 +28,40 @@ fi
 # git/ca-certificates for Go modules.
 packages=(busybox-static util-linux iproute2 procps libcap2-bin uidmap git ca-certificates)
 if [ "${1:-}" = --test ]; then
-	# The peers the benchmark compares against, and vagrant to validate
-	# the Vagrantfile.
-	packages+=(hyperfine lxc crun runc vagrant)
+	# The peers the benchmark compares against, and vagrant with its
+	# libvirt provider to validate the Vagrantfile.
+	packages+=(hyperfine lxc crun runc vagrant vagrant-libvirt)
 fi
 # end excerpt
 # Chapter 08: NAT and published ports with nftables (iptables for the
 # fallback), and Open vSwitch for run --net ovs=NAME.
 packages+=(nftables iptables openvswitch-switch)
-# The VM test (scripts/vm-test.sh) puts these same packages in its image.
-if [ -n "${PROVISION_PRINT_PACKAGES:-}" ]; then
-	printf '%s\n' "${packages[@]}"
-	exit 0
-fi
+# What only the host of the suite needs: the VM stage
+# (scripts/vm-test.sh) builds an image with debootstrap, writes it with
+# mkfs.ext4 -d (e2fsprogs) and boots it with qemu; vagrant validates the
+# Vagrantfile there, not in the guest.
+host_only=()
 if [ "${1:-}" = --test ]; then
-	# The suite's VM stage (scripts/vm-test.sh): debootstrap builds a
-	# Debian image, mkfs.ext4 -d (e2fsprogs) writes it, qemu boots it.
-	packages+=(qemu-system-x86 debootstrap e2fsprogs)
+	host_only=(vagrant vagrant-libvirt qemu-system-x86 debootstrap e2fsprogs)
 fi
+# PROVISION_PRINT_PACKAGES=image prints what the VM stage's image gets
+# (all but host_only), =all everything, and installs nothing.
+case "${PROVISION_PRINT_PACKAGES:-}" in
+image)
+	printf '%s\n' "${packages[@]}" | grep -vxF -f <(printf '%s\n' "${host_only[@]}" "")
+	exit 0
+	;;
+all)
+	printf '%s\n' "${packages[@]}" "${host_only[@]}" | sort -u
+	exit 0
+	;;
+"") ;;
+*)
+	echo "provision.sh: PROVISION_PRINT_PACKAGES is image or all, not '$PROVISION_PRINT_PACKAGES'" >&2
+	exit 2
+	;;
+esac
+packages+=("${host_only[@]}")
 
 apt_get() {
 	# Wait for another apt/dpkg (unattended-upgrades, a second session)

@@ -16,8 +16,30 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+
+# Each stage's time, printed together at the end, so that the suite's
+# budget (README.md, "How long it takes") is visible on every run.
+stage_times=()
+stage_name="" stage_start=0
+begin() { # NAME TITLE: start a stage
+	end_stage
+	stage_name=$1 stage_start=$(date +%s)
+	echo; echo "== $2"
+}
+end_stage() { # record the stage begun last, if any
+	[ -n "$stage_name" ] || return 0
+	stage_times+=("$(printf '%-26s %5ss' "$stage_name" $(($(date +%s) - stage_start)))")
+	stage_name=""
+}
+
+begin provision "scripts/provision.sh --test"
 "$repo/scripts/provision.sh" --test
 export PATH="/usr/local/go/bin:$PATH"
+# What the suite relies on, with versions: a package missing from
+# provision.sh shows here on the first run, not as a puzzle later.
+echo "the suite runs with: $(uname -r), $(go version | cut -d' ' -f3)"
+# shellcheck disable=SC2046 # one word per package
+dpkg-query -W -f='  ${Package} ${Version}\n' $(PROVISION_PRINT_PACKAGES=all scripts/provision.sh --test) | sort
 
 snapshot() { # the host state a test could leave behind
 	# Each probe may find nothing (grep exits 1): that is not a failure.
@@ -65,9 +87,8 @@ contain reset || echo "test.sh: contain reset could not remove everything (above
 snapshot >"$before"
 
 fail=0
-step() { echo; echo "== $*"; }
 
-step "gofmt and go vet"
+begin vet "gofmt and go vet"
 unformatted=$(gofmt -l tool steps labs scripts bench 2>/dev/null || true)
 if [ -n "$unformatted" ]; then
 	echo "not gofmt'd:"; echo "$unformatted"; fail=1
@@ -76,7 +97,7 @@ go vet ./... || fail=1
 # The labs' reference solutions sit behind the "solution" build tag.
 go vet -tags solution ./labs/... || fail=1
 
-step "go test: the tool, the steps, the labs"
+begin "host: tool, steps, labs" "go test: the tool, the steps, the labs"
 # -p 2: the machine has two cores; the packages' privileged tests each
 # make their own namespaces, cgroups and links, so they may run side by
 # side.
@@ -84,24 +105,24 @@ if ! go test -p 2 -count=1 -timeout 25m $(go list ./... | grep -v /scripts/docsc
 	fail=1
 fi
 
-step "go test: the chapters (excerpts, links, transcripts)"
+begin "host: chapters" "go test: the chapters (excerpts, links, transcripts)"
 # Alone: the transcripts look at host-wide state (the cgroup tree, the
 # links, the mount table) exactly as a reader's terminal would.
 if ! go test -count=1 -timeout 25m ./scripts/docscheck/ 2>&1 | tee -a "$log"; then
 	fail=1
 fi
 
-step "vagrant validate"
+begin vagrant "vagrant validate"
 if ! (cd "$repo" && VAGRANT_DEFAULT_PROVIDER=libvirt vagrant validate --ignore-provider 2>&1); then
 	fail=1
 fi
 
-step "benchmark script (short run; the numbers are in bench/README.md)"
+begin bench "benchmark script (short run; the numbers are in bench/README.md)"
 if ! bench/run.sh --runs 5 >/dev/null; then
 	echo "bench/run.sh failed"; fail=1
 fi
 
-step "the VM stage: the suite in Debian 12 with systemd and cgroup v2"
+begin "VM stage" "the VM stage: the suite in Debian 12 with systemd and cgroup v2"
 # After the host stages, so that a failure here never hides one there;
 # before the snapshot, which then shows that the VM stage, too, left
 # nothing on the host.
@@ -110,7 +131,7 @@ if ! scripts/vm-test.sh 2>&1 | tee -a "$vmlog"; then
 	fail=1 vm=1
 fi
 
-step "host left as it was"
+begin "host check" "host left as it was"
 # The chapters' transcripts use the default network, contain0, which
 # persists between containers like lxcbr0 or docker0; their Undo is
 # `contain reset`, which removes it, its rules and any orphan, and puts
@@ -123,6 +144,14 @@ if ! diff -u "$before" "$after"; then
 else
 	echo "mounts, cgroups, links, netns, firewall rules, ip_forward, state: unchanged"
 fi
+
+end_stage
+
+echo
+echo "stage times:"
+printf '  %s\n' "${stage_times[@]}"
+# The VM stage's own parts, as scripts/vm-test.sh measured them.
+sed -n 's/^vm-test: time: /    VM: /p' "$vmlog"
 
 passed=$(grep -c '^ok ' "$log" || true)
 failed=$(grep -c '^FAIL'$'\t' "$log" || true)

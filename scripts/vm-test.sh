@@ -39,6 +39,10 @@ for c in qemu-system-x86_64 debootstrap mkfs.ext4 go; do
 done
 started=$(date +%s)
 elapsed() { echo "$(($(date +%s) - started))s"; }
+# timed NAME SECONDS: one part of the stage, as a line scripts/test.sh
+# gathers into its summary.
+times=()
+timed() { times+=("$(printf 'vm-test: time: %-24s %5ss' "$1" "$2")"); }
 
 # The host's apt sources for the release, as "URI SUITE" lines: the guest
 # gets the same archive (debootstrap and its apt), whatever mirror the
@@ -48,9 +52,9 @@ sources=$(apt-get indextargets --format '$(SITE) $(RELEASE) $(ORIGIN) $(COMPONEN
 if ! grep -q " $release\$" <<<"$sources"; then
 	sources="http://deb.debian.org/debian $release"
 fi
-# What provision.sh installs, minus vagrant (it validates the Vagrantfile
-# on the host only).
-packages=$(PROVISION_PRINT_PACKAGES=1 "$repo/scripts/provision.sh" --test | grep -vx vagrant | sort | tr '\n' ' ')
+# What provision.sh --test installs, less what only the suite's host
+# needs (vagrant, qemu, debootstrap).
+packages=$(PROVISION_PRINT_PACKAGES=image "$repo/scripts/provision.sh" --test | sort | tr '\n' ' ')
 
 # 1. The image, cached under a hash of everything that goes into it.
 key=$( {
@@ -73,6 +77,7 @@ if ! [ -f "$image/root.img" ]; then
 	rm -f "$srcfile"
 	echo "vm-test: image built in $(elapsed)"
 fi
+timed image $(($(date +%s) - started))
 
 # 2. The run directory, shared with the guest: test binaries, lists, results.
 #    World-readable: the unprivileged pass runs binaries from it.
@@ -83,12 +88,16 @@ cleanup() {
 		kill "$qemu_pid" 2>/dev/null || true
 		wait "$qemu_pid" 2>/dev/null || true
 	fi
+	if [ -n "${CONTAIN_VM_KEEP:-}" ]; then
+		mkdir -p "$CONTAIN_VM_KEEP"
+		cp -r "$run/results" "$run/out" "$run/guest.log" "$run/console.log" "$CONTAIN_VM_KEEP/" 2>/dev/null || true
+	fi
 	rm -rf "$run"
 }
 trap cleanup EXIT
 chmod 755 "$run"
 mkdir -p "$run/bin" "$cache/gocache"
-touch "$run/tests" "$run/results"
+touch "$run/tests" "$run/results" "$run/stages"
 
 goroot=$(go env GOROOT)
 gomodcache=$(go env GOMODCACHE)
@@ -98,6 +107,7 @@ gocache() {
 	GOCACHE=$cache/gocache GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0 "$@"
 }
 echo "vm-test: compiling the test binaries and warming the guest's build cache"
+compiled=$(date +%s)
 cd "$repo"
 # shellcheck disable=SC2086 # patterns are words
 gocache go list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ${CONTAIN_VM_PACKAGES:-./...} >"$run/packages"
@@ -124,9 +134,22 @@ for flags in "" "-trimpath" "-tags solution" "-trimpath -tags solution"; do
 	# shellcheck disable=SC2086 # flags are words
 	gocache go build $flags ./... >/dev/null 2>&1 || true
 done
+# What go run links: the chapters' `go run ./steps/...`, and testkit.Bin
+# and the graders, which build through go run -exec cp (testkit.Bin's doc
+# says why). Since Go 1.24 the go command keeps those executables in the
+# build cache; -exec true links without running. One job per package and
+# set of flags: the main packages with -trimpath, the labs' programs also
+# with their solutions, the steps and graders also as go run builds them.
+gocache go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./... | sed 's/^/-trimpath /' >"$run/link"
+gocache go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./labs/... ./tool/cmd/probe ./steps/02-chroot/escape |
+	sed 's/^/-trimpath -tags=solution /' >>"$run/link"
+gocache go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./steps/... ./labs/... >>"$run/link"
+# shellcheck disable=SC2016 # expanded by the inner shell
+xargs -r -P 2 -L 1 bash -c 'gocache go run -exec true "$@" >/dev/null 2>&1 || true' _ <"$run/link" 2>/dev/null
 chmod -R a+rX "$run"
 # The guest's unprivileged pass builds with the same cache.
 chmod -R a+rwX "$cache/gocache"
+timed "compile, warm the cache" $(($(date +%s) - compiled))
 cat >"$run/env" <<EOF
 REPO=$repo
 GOROOT=$goroot
@@ -140,6 +163,14 @@ accel=tcg,thread=multi
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel=kvm
 fi
+# Under TCG the guest's kernel finds the emulated AMD CPU's TSCs
+# "unsynchronized" (no constant_tsc) and falls back to the HPET: then
+# every clock_gettime(2), which the Go runtime calls all the time, is a
+# system call and an emulated device read instead of a vDSO rdtsc. qemu's
+# TSC follows the host's clock, so it is safe to trust
+# (tsc=reliable, kernel-parameters.txt). KVM brings its own clock.
+clock=""
+[ "$accel" = kvm ] || clock="tsc=reliable"
 echo "vm-test: booting Debian $release (${accel%%,*}, 2 CPUs); the guest runs provision.sh and the suite"
 share() { # TAG DIR [readonly]
 	echo "-virtfs local,path=$2,mount_tag=$1,security_model=none${3:+,readonly=on}"
@@ -147,13 +178,14 @@ share() { # TAG DIR [readonly]
 # shellcheck disable=SC2046 # share prints words
 qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m 4096 \
 	-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1" \
+	-append "root=/dev/vda rw console=ttyS0 panic=-1 $clock" \
 	-drive "file=$image/root.img,format=raw,if=virtio,snapshot=on" \
 	-nic user,model=virtio-net-pci \
 	$(share results "$run") $(share repo "$repo" ro) $(share goroot "$goroot" ro) \
 	$(share gomodcache "$gomodcache" ro) $(share gocache "$cache/gocache") \
 	-display none -monitor none -serial "file:$run/console.log" -no-reboot &
 qemu_pid=$!
+booted=$(date +%s)
 deadline=$(($(date +%s) + timeout_min * 60))
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -165,10 +197,22 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 done
 wait "$qemu_pid" 2>/dev/null || true
 qemu_pid=
+guest=$(($(date +%s) - booted))
 
-# 4. What came out.
+# 4. What came out: the guest's parts (RUN/stages, see guest.sh), and what
+#    is left of its time for power-off; each package's line; the slowest.
+declare -A part=()
+while read -r what secs; do part[$what]=$secs; done <"$run/stages" 2>/dev/null || true
+timed "guest boot" "${part[boot]:-?}"
+timed "guest provision" "${part[provision]:-?}"
+timed "guest root pass" "${part[root]:-?}"
+timed "guest unprivileged pass" "${part[tester]:-?}"
+timed "guest in all" "$guest"
 echo
 cut -f1-4 "$run/results" 2>/dev/null || true
+echo
+echo "vm-test: the slowest packages"
+sort -t$'\t' -k3,3 -rn "$run/results" 2>/dev/null | head -n 12 | awk -F'\t' '{ printf "  %6s  %s\n", $3, $2 }'
 fail=0
 if ! [ -f "$run/done" ]; then
 	echo "vm-test: the guest did not finish its run; the end of its console:"
@@ -196,5 +240,6 @@ fi
 passed=$(grep -c '^ok ' "$run/results" 2>/dev/null || true)
 failed=$(grep -c '^FAIL' "$run/results" 2>/dev/null || true)
 echo
+printf '%s\n' "${times[@]}"
 echo "vm packages: $passed passed, $failed failed (VM stage $(elapsed))"
 exit "$fail"

@@ -119,7 +119,13 @@ func TestTranscripts(t *testing.T) {
 			}
 			defer sess.Close()
 			for _, s := range steps {
+				began := time.Now()
 				got, code, err := sess.Run(s.Command)
+				// The slow commands, for the suite's time budget (seen
+				// with go test -v, as the VM stage runs it).
+				if d := time.Since(began); d > slowCommand {
+					t.Logf("%s:%d: # %s: took %.1fs", s.Block.File, s.Block.Line, firstLine(s.Command), d.Seconds())
+				}
 				if err != nil {
 					t.Fatalf("%s:%d: # %s: %v\n%s", s.Block.File, s.Block.Line, s.Command, err, strings.Join(got, "\n"))
 				}
@@ -132,6 +138,16 @@ func TestTranscripts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slowCommand is how long a transcript's command may take before
+// TestTranscripts names it in its log.
+const slowCommand = 2 * time.Second
+
+// firstLine is a command's first line, to name it in a log.
+func firstLine(command string) string {
+	first, _, _ := strings.Cut(command, "\n")
+	return first
 }
 
 func TestMatch(t *testing.T) {

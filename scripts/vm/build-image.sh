@@ -50,13 +50,26 @@ printf '%s\n' virtio_pci virtio_blk ext4 >>"$root/etc/initramfs-tools/modules"
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"
 mount --rbind /dev "$root/dev"
-in_root() { DEBIAN_FRONTEND=noninteractive chroot "$root" "$@"; }
+# The caller's TMPDIR (scripts/test.sh sets one) does not exist inside
+# the tree: maintainer scripts that mktemp there would fail.
+in_root() { env -u TMPDIR DEBIAN_FRONTEND=noninteractive chroot "$root" "$@"; }
 echo "vm image: installing the kernel and ${*}"
 {
-	in_root apt-get -q update
-	in_root apt-get -q -y install --no-install-recommends linux-image-amd64 initramfs-tools "$@"
-	in_root apt-get clean
+	in_root apt-get -q update &&
+		in_root apt-get -q -y install --no-install-recommends linux-image-amd64 initramfs-tools "$@" &&
+		in_root apt-get clean
 } >"$work/apt.log" 2>&1 || { tail -n 30 "$work/apt.log"; exit 1; }
+# Every package must be configured: one left half-configured (its
+# maintainer script failed without failing apt-get) would be installed
+# again by provision.sh in the guest, over emulated networking, at every
+# run of the suite.
+unconfigured=$(in_root dpkg-query -W -f='${Status} ${Package}\n' | grep -v '^install ok installed ' || true)
+if [ -n "$unconfigured" ]; then
+	echo "vm image: packages not fully installed:"
+	echo "$unconfigured"
+	tail -n 30 "$work/apt.log"
+	exit 1
+fi
 rm -f "$root/usr/sbin/policy-rc.d"
 rm -rf "$root"/var/lib/apt/lists/*
 

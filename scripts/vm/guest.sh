@@ -37,6 +37,9 @@ export HOME=/root GOROOT GOMODCACHE GOCACHE=$GUEST_GOCACHE
 # network (GOPROXY=off): the modules are all in GOMODCACHE.
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local GOPROXY=off CGO_ENABLED=0
 
+# RUN/stages gets "NAME SECONDS" for each part of the run, for the host's
+# summary: first how long the guest took to boot this far.
+echo "boot $(cut -d. -f1 /proc/uptime)" >>"$run/stages"
 echo "== guest: $(uname -r), init $(cat /proc/1/comm), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
 echo "cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null)"
 
@@ -48,6 +51,7 @@ if "$REPO/scripts/provision.sh"; then
 else
 	echo "FAIL	scripts/provision.sh (in the VM)	$(($(date +%s) - start))s" >>"$run/results"
 fi
+echo "provision $(($(date +%s) - start))" >>"$run/stages"
 
 # 2. The suite: every test binary as root under CI=true (a privileged
 #    test cannot skip), then as the unprivileged user "tester" without CI,
@@ -82,10 +86,13 @@ one() {
 export -f one
 export run
 pass() { # PASS: every test binary of RUN/tests, the chapters' last
+	local start
+	start=$(date +%s)
 	awk -v p="$1" '$1 !~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
 		xargs -r -P 2 -L 1 bash -c 'one "$@"' _
 	awk -v p="$1" '$1 ~ /\/scripts\/docscheck$/ { print p, NR, $0 }' "$run/tests" |
 		xargs -r -L 1 bash -c 'one "$@"' _
+	echo "$1 $(($(date +%s) - start))" >>"$run/stages"
 }
 pass root
 # The module cache is mounted below /root, as on the host; the tester's go

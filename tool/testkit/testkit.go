@@ -79,6 +79,16 @@ var (
 // Bin builds the main package pkg (a path relative to the repository, such
 // as "./tool/cmd/contain") once per test binary, statically, and returns the
 // path of the executable.
+//
+// It builds through `go run -exec cp`, not `go build -o`: since Go 1.24 the
+// go command keeps the executables of go run in its build cache, so a
+// package that has not changed is linked once for all the test binaries
+// that need it, not once per test binary. That matters most in the VM
+// stage, where the host warms the cache (scripts/vm-test.sh) and linking
+// under emulation would take most of a minute per binary. The executable
+// is the same program; go run leaves out the debugging information.
+//
+// Equivalent to: CGO_ENABLED=0 go run -trimpath -exec cp $pkg $out
 func Bin(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -94,11 +104,11 @@ func Bin(t testing.TB, pkg string) string {
 		buildDir = d
 	}
 	out := filepath.Join(buildDir, strings.NewReplacer("/", "_", ".", "_").Replace(pkg))
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd := exec.Command("go", "run", "-trimpath", "-exec", "cp", pkg, out)
 	cmd.Dir = RepoRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	built[pkg] = out
 	return out
