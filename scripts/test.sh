@@ -126,8 +126,15 @@ begin "VM stage" "the VM stage: the suite in Debian 12 with systemd and cgroup v
 # After the host stages, so that a failure here never hides one there;
 # before the snapshot, which then shows that the VM stage, too, left
 # nothing on the host.
+# On a machine that has that layout itself (the workshop VM), the host
+# stages above were the VM stage, and booting a VM inside it, emulated,
+# would take hours: it says so and goes on. CONTAIN_VM_STAGE=always runs it
+# anyway.
 vm=0
-if ! scripts/vm-test.sh 2>&1 | tee -a "$vmlog"; then
+if [ "${CONTAIN_VM_STAGE:-auto}" != always ] && [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && [ -d /run/systemd/system ]; then
+	echo "this machine is pure cgroup v2 under systemd, the VM stage's layout: the stages above covered it"
+	echo "vm packages: not run here (CONTAIN_VM_STAGE=always runs them)" >>"$vmlog"
+elif ! scripts/vm-test.sh 2>&1 | tee -a "$vmlog"; then
 	fail=1 vm=1
 fi
 

@@ -20,16 +20,16 @@ run=$1
 . "$run/env"
 exec >>"$run/guest.log" 2>&1
 
-mount9p() { # TAG DIR OPTIONS
-	mkdir -p "$2"
-	mount -t 9p -o "trans=virtio,version=9p2000.L,msize=524288,$3" "$1" "$2"
-}
-# The host does not change these while the guest runs: the guest may cache
-# them (cache=loose). The build cache is written here, and the go command
-# maps files of it into memory, which 9p allows only with cache=mmap.
-mount9p goroot "$GOROOT" ro,cache=loose
-mount9p gomodcache "$GOMODCACHE" ro,cache=loose
-mount9p gocache "$GUEST_GOCACHE" rw,cache=mmap
+# The work disk (/dev/vdb, see vm-test.sh) holds the repository, GOROOT,
+# the module cache and the warm build cache; each goes where the host has
+# it. The repository was mounted over 9p at boot (contain-vm-boot), to
+# find this script: the disk's copy goes on top.
+mkdir -p /mnt/work
+mount /dev/vdb /mnt/work
+for d in repo:"$REPO" goroot:"$GOROOT" gomodcache:"$GOMODCACHE" gocache:"$GUEST_GOCACHE"; do
+	mkdir -p "${d#*:}"
+	mount --bind "/mnt/work/${d%%:*}" "${d#*:}"
+done
 
 export PATH="$GOROOT/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export HOME=/root GOROOT GOMODCACHE GOCACHE=$GUEST_GOCACHE
