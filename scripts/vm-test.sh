@@ -8,23 +8,26 @@
 #     kernel, systemd, the packages provision.sh installs) unless the cache
 #     holds one made from the same inputs;
 #  2. compiles every package's test binary here, statically, and warms a
-#     Go build cache for what the tests build themselves: the guest runs
-#     under emulation (TCG) when KVM does not really work, and compiling
-#     there would take most of an hour;
-#  3. boots the image with qemu: the repository, GOROOT, the module cache,
-#     the build cache and the run directory shared over 9p, user-mode
-#     networking for apt; the guest runs scripts/vm/guest.sh (provision.sh,
-#     then every test binary as root and again as an unprivileged user) and
-#     powers off;
-#  4. prints one line per package and pass in go test's form, the output of
-#     every failure and the guest's kernel log tail, and exits non-zero on
-#     any failure.
+#     Go build cache for what the tests build themselves, the programs
+#     they link included: the guest runs under emulation (TCG) when KVM
+#     does not really work, and compiling there would take most of an
+#     hour; then writes the repository, GOROOT, the module cache and the
+#     build cache on a disk image for the guest;
+#  3. boots the image with qemu, with that disk, the run directory and the
+#     repository shared over 9p, and user-mode networking for apt; the
+#     guest runs scripts/vm/guest.sh (provision.sh, then every test binary
+#     as root and again as an unprivileged user) and powers off;
+#  4. prints each part's time, one line per package and pass in go test's
+#     form, the slowest packages, the output of every failure and the
+#     guest's kernel log tail, and exits non-zero on any failure.
 #
 # usage: scripts/vm-test.sh
 # environment: CONTAIN_VM_CACHE (default /var/cache/contain-vm),
 #              CONTAIN_VM_TIMEOUT (minutes the guest may run, default 40),
 #              CONTAIN_VM_PACKAGES (go package patterns, default ./...;
-#              a few packages make a quick run while working on them)
+#              a few packages make a quick run while working on them),
+#              CONTAIN_VM_KEEP (a directory to copy the guest's logs and
+#              each test binary's output into, for a closer look)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CONTAIN_VM_CACHE:-/var/cache/contain-vm}
