@@ -37,6 +37,12 @@
 //
 //  4. Nothing refers to line numbers ("line 42", "main.go:42"), which go
 //     stale with the first edit.
+//
+//  5. Every chapter named by number in the prose ("chapter 07", "chapters
+//     04 and 05") exists as chapters/NN-*.md. A chapter still to come is
+//     named by its topic, as the README's "Still to come" list does ("the
+//     hardening chapter, still to come"): its number is not settled until
+//     it is written, and chapters may be split.
 package docscheck
 
 import (
@@ -329,9 +335,14 @@ func lineDiff(want, got string) string {
 }
 
 var (
-	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	lineNumRE = regexp.MustCompile(`(?i)\blines? \d+\b|\.(go|sh|c|md|rb|json|ya?ml):\d+|#L\d+`)
-	headingRE = regexp.MustCompile(`^#{1,6}\s+(.*)$`)
+	// chapterRefRE finds "chapter 07", "Chapters 04 and 05", "chapters
+	// 01, 02 or 03", "chapters 04–06", across a line break too; chapterNumRE
+	// then takes each number out of the match.
+	chapterRefRE = regexp.MustCompile(`(?i)\bchapters?\s+\d{1,2}\b(?:(?:\s*,\s*|\s*[–-]\s*|\s+(?:and|or|to)\s+)\d{1,2}\b)*`)
+	chapterNumRE = regexp.MustCompile(`\d{1,2}`)
+	linkRE       = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	lineNumRE    = regexp.MustCompile(`(?i)\blines? \d+\b|\.(go|sh|c|md|rb|json|ya?ml):\d+|#L\d+`)
+	headingRE    = regexp.MustCompile(`^#{1,6}\s+(.*)$`)
 )
 
 // Slug is GitHub's anchor for a heading: lower case, spaces to dashes, and
@@ -368,14 +379,15 @@ func Anchors(text string) map[string]bool {
 	return a
 }
 
-// CheckText checks the links and line-number references of a file's prose
-// (fenced blocks are left out).
+// CheckText checks the links, line-number references and chapter
+// references of a file's prose (fenced blocks are left out).
 func CheckText(root, file, text string) []error {
 	var errs []error
 	prose := stripFences(text)
 	for _, m := range lineNumRE.FindAllString(prose, -1) {
 		errs = append(errs, fmt.Errorf("%s: refers to a line number (%q): name the function or file instead", file, m))
 	}
+	errs = append(errs, checkChapterRefs(root, file, prose)...)
 	for _, m := range linkRE.FindAllStringSubmatch(prose, -1) {
 		target := m[1]
 		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
@@ -395,6 +407,31 @@ func CheckText(root, file, text string) []error {
 			b, _ := os.ReadFile(resolved)
 			if !Anchors(string(b))[frag] {
 				errs = append(errs, fmt.Errorf("%s: link %s: no heading with anchor #%s", file, target, frag))
+			}
+		}
+	}
+	return errs
+}
+
+// checkChapterRefs reports every chapter the prose names by number that
+// has no chapters/NN-*.md under root.
+func checkChapterRefs(root, file, prose string) []error {
+	var errs []error
+	exists := map[string]bool{}
+	for _, m := range chapterRefRE.FindAllString(prose, -1) {
+		for _, n := range chapterNumRE.FindAllString(m, -1) {
+			nn := n
+			if len(nn) == 1 {
+				nn = "0" + nn
+			}
+			ok, seen := exists[nn]
+			if !seen {
+				found, _ := filepath.Glob(filepath.Join(root, "chapters", nn+"-*.md"))
+				ok = len(found) > 0
+				exists[nn] = ok
+			}
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: %q names chapter %s, and there is no chapters/%s-*.md: name a chapter still to come by its topic (\"the devices chapter, still to come\"), as the README's \"Still to come\" list does", file, strings.Join(strings.Fields(m), " "), nn, nn))
 			}
 		}
 	}

@@ -53,7 +53,8 @@ func TestExcerpts(t *testing.T) {
 	}
 }
 
-// TestLinksAndLineNumbers checks relative links and line-number mentions.
+// TestLinksAndLineNumbers checks relative links, line-number mentions and
+// references to chapters by number.
 func TestLinksAndLineNumbers(t *testing.T) {
 	root := testkit.RepoRoot(t)
 	for _, f := range docs(t, root) {
@@ -231,6 +232,10 @@ func TestSource(t *testing.T) {
 func TestCheckText(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "b.md"), []byte("# Hello `there` world\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, "chapters"), 0o755)
+	for _, c := range []string{"03-mounts.md", "04-uts.md", "07-cgroups.md"} {
+		os.WriteFile(filepath.Join(dir, "chapters", c), []byte("# x\n"), 0o644)
+	}
 	tests := []struct {
 		text string
 		errs int
@@ -243,6 +248,15 @@ func TestCheckText(t *testing.T) {
 		{"see line 42", 1},
 		{"in main.go:42", 1},
 		{"```\nline 42 in a block is fine\n```\n", 0},
+		{"as chapter 03 showed", 0},
+		{"Chapters 04 and 07 do", 0},
+		{"`contain reset` (chapter 12)", 1},
+		{"chapters 03, 04 and 12", 1},
+		{"chapters 04–09", 1},
+		{"chapter\n12 across a line break", 1},
+		{"chapter 9", 1},
+		{"the devices chapter, still to come", 0},
+		{"```\nchapter 12 in a block is output, not prose\n```\n", 0},
 	}
 	for _, tt := range tests {
 		if got := CheckText(dir, "a.md", tt.text); len(got) != tt.errs {
