@@ -19,9 +19,10 @@
 //     lines starting with "> ", each followed by its expected output
 //     (stdout and stderr together, as a terminal shows them). In the
 //     expected output a line "..." matches any number of lines, "…"
-//     inside a line matches any text, and a last line "[N]" says the
-//     command exits with status N (as cram(1) writes it); otherwise it
-//     must exit 0. The blocks of one file run in order in one bash
+//     inside a line matches any text, "≈" before a number (a measurement
+//     shown as one run printed it: "≈49.9%") matches any number, and a
+//     last line "[N]" says the command exits with status N (as cram(1)
+//     writes it); otherwise it must exit 0. The blocks of one file run in order in one bash
 //     session, from the repository root. A console block that is not run
 //     says why: <!-- norun: needs a VM -->.
 //

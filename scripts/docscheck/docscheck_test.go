@@ -148,6 +148,10 @@ func TestMatch(t *testing.T) {
 		{"ellipsis in line", []string{"mnt:[…]"}, []string{"mnt:[4026531841]"}, true},
 		{"ellipsis keeps the rest literal", []string{"pid:[…] x"}, []string{"pid:[12] y"}, false},
 		{"regexp chars are literal", []string{"a.c"}, []string{"abc"}, false},
+		{"measurement", []string{"CPU %: ≈49.9% (sys ≈0.8%, over 2s)"}, []string{"CPU %: 50.11% (sys 12%, over 2s)"}, true},
+		{"measurement is a number", []string{"use: ≈1.50 seconds"}, []string{"use: many seconds"}, false},
+		{"measurement keeps the rest literal", []string{"≈49.9% over 2s"}, []string{"50.1% over 3s"}, false},
+		{"measurement and ellipsis", []string{"PID ≈12 …"}, []string{"PID 7 (sh)"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
