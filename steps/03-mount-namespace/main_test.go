@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"github.com/contain-dev/contain/tool/probe"
 	"github.com/contain-dev/contain/tool/testkit"
 )
 
@@ -23,15 +22,7 @@ func TestRun(t *testing.T) {
 	step := testkit.Bin(t, "./steps/03-mount-namespace")
 	rootfs := testkit.Rootfs(t)
 
-	res := testkit.Run(t, step, "run", rootfs, "/usr/local/bin/probe")
-	if res.Code != 0 {
-		t.Fatalf("step run: %s", res)
-	}
-	rep, err := probe.Decode([]byte(res.Stdout))
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	rep := testkit.RunProbe(t, step, "run", rootfs, "/usr/local/bin/probe")
 	if rep.Pid != 1 {
 		t.Errorf("probe pid = %d, want 1 (pid 1 of a new PID namespace)", rep.Pid)
 	}
@@ -113,14 +104,7 @@ func TestRunUmask(t *testing.T) {
 			// The umask is the test process's own; the step inherits it.
 			old := unix.Umask(mask)
 			t.Cleanup(func() { unix.Umask(old) })
-			res := testkit.Run(t, step, "run", rootfs, "/usr/local/bin/probe")
-			if res.Code != 0 {
-				t.Fatalf("step run: %s", res)
-			}
-			rep, err := probe.Decode([]byte(res.Stdout))
-			if err != nil {
-				t.Fatal(err)
-			}
+			rep := testkit.RunProbe(t, step, "run", rootfs, "/usr/local/bin/probe")
 			if diff := cmp.Diff(want, rep.Umask); diff != "" {
 				t.Errorf("umask the command sees (-want +got):\n%s", diff)
 			}
