@@ -110,7 +110,15 @@ func Runs(marker string, conditions map[string]func() bool) (bool, string, error
 	return false, "", fmt.Errorf("console block is neither <!-- run -->, <!-- run: CONDITION --> nor <!-- norun: why -->")
 }
 
-// ParseBlocks returns the fenced blocks of a Markdown text.
+// isFence tells whether a Markdown line opens or closes a fenced block: a
+// run of backticks, indented or not (inside a list item, a block is
+// indented like the item's text).
+func isFence(line string) bool {
+	return strings.HasPrefix(strings.TrimLeft(line, " "), "```")
+}
+
+// ParseBlocks returns the fenced blocks of a Markdown text. A block
+// indented inside a list item has its indentation removed from every line.
 func ParseBlocks(file, text string) ([]Block, error) {
 	var blocks []Block
 	lines := strings.SplitAfter(text, "\n")
@@ -122,12 +130,13 @@ func ParseBlocks(file, text string) ([]Block, error) {
 			marker = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(trimmed, "<!--"), "-->"))
 			continue
 		}
-		if !strings.HasPrefix(line, "```") {
+		if !isFence(line) {
 			if trimmed != "" {
 				marker = ""
 			}
 			continue
 		}
+		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
 		fence := line[:strings.LastIndex(line, "`")+1]
 		b := Block{File: file, Line: i + 1, Info: strings.TrimSpace(line[len(fence):]), Marker: marker}
 		marker = ""
@@ -138,7 +147,7 @@ func ParseBlocks(file, text string) ([]Block, error) {
 				closed = true
 				break
 			}
-			body.WriteString(lines[i])
+			body.WriteString(strings.TrimPrefix(lines[i], indent))
 		}
 		if !closed {
 			return blocks, fmt.Errorf("%s:%d: fenced block is never closed", file, b.Line)
@@ -368,7 +377,7 @@ func Anchors(text string) map[string]bool {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		l := sc.Text()
-		if strings.HasPrefix(l, "```") {
+		if isFence(l) {
 			inFence = !inFence
 			continue
 		}
@@ -443,7 +452,7 @@ func stripFences(text string) string {
 	var b bytes.Buffer
 	in := false
 	for _, l := range strings.SplitAfter(text, "\n") {
-		if strings.HasPrefix(l, "```") {
+		if isFence(l) {
 			in = !in
 			continue
 		}

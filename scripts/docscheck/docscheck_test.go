@@ -191,6 +191,24 @@ func TestRuns(t *testing.T) {
 	}
 }
 
+// TestParseBlocks checks that a block inside a list item, indented like
+// the item's text, is found with its marker and without its indentation
+// (such blocks once went unrun).
+func TestParseBlocks(t *testing.T) {
+	text := "1. **Break it.** Run:\n\n   <!-- run -->\n   ```console\n   # false\n   [1]\n   ```\n\n```text\nplain\n```\n"
+	got, err := ParseBlocks("x.md", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Block{
+		{File: "x.md", Line: 4, Info: "console", Body: "# false\n[1]\n", Marker: "run"},
+		{File: "x.md", Line: 9, Info: "text", Body: "plain\n"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseBlocks (-want +got):\n%s", diff)
+	}
+}
+
 func TestParseTranscript(t *testing.T) {
 	b := &Block{File: "x.md", Body: "# echo a \\\n> b\na b\n# false\n[1]\n"}
 	got, err := ParseTranscript(b)
