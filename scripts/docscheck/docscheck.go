@@ -39,8 +39,8 @@
 //  4. Nothing refers to line numbers ("line 42", "main.go:42"), which go
 //     stale with the first edit.
 //
-//  5. Every chapter named by number in the prose ("chapter 07", "chapters
-//     04 and 05") exists as chapters/NN-*.md. A chapter still to come is
+//  5. Every chapter named by number ("chapter 07", "chapters 04 and 05"),
+//     in the prose or in a block, exists as chapters/NN-*.md. A chapter still to come is
 //     named by its topic, as the README's "Still to come" list does ("the
 //     hardening chapter, still to come"): its number is not settled until
 //     it is written, and chapters may be split.
@@ -389,15 +389,17 @@ func Anchors(text string) map[string]bool {
 	return a
 }
 
-// CheckText checks the links, line-number references and chapter
-// references of a file's prose (fenced blocks are left out).
+// CheckText checks the links and line-number references of a file's prose
+// (fenced blocks are left out), and its chapter references everywhere.
 func CheckText(root, file, text string) []error {
 	var errs []error
 	prose := stripFences(text)
 	for _, m := range lineNumRE.FindAllString(prose, -1) {
 		errs = append(errs, fmt.Errorf("%s: refers to a line number (%q): name the function or file instead", file, m))
 	}
-	errs = append(errs, checkChapterRefs(root, file, prose)...)
+	// Chapter references count in the blocks too: a tool's hint shown in
+	// a transcript, a comment in an excerpt.
+	errs = append(errs, checkChapterRefs(root, file, text)...)
 	for _, m := range linkRE.FindAllStringSubmatch(prose, -1) {
 		target := m[1]
 		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {

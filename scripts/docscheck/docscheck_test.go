@@ -278,7 +278,7 @@ func TestCheckText(t *testing.T) {
 		{"chapter\n12 across a line break", 1},
 		{"chapter 9", 1},
 		{"the devices chapter, still to come", 0},
-		{"```\nchapter 12 in a block is output, not prose\n```\n", 0},
+		{"```\nchapter 12 in a tool's output counts too\n```\n", 1},
 	}
 	for _, tt := range tests {
 		if got := CheckText(dir, "a.md", tt.text); len(got) != tt.errs {
