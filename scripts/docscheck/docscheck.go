@@ -19,9 +19,10 @@
 //     lines starting with "> ", each followed by its expected output
 //     (stdout and stderr together, as a terminal shows them). In the
 //     expected output a line "..." matches any number of lines, "…"
-//     inside a line matches any text, and a last line "[N]" says the
-//     command exits with status N (as cram(1) writes it); otherwise it
-//     must exit 0. The blocks of one file run in order in one bash
+//     inside a line matches any text, "≈" before a number (a measurement
+//     shown as one run printed it: "≈49.9%") matches any number, and a
+//     last line "[N]" says the command exits with status N (as cram(1)
+//     writes it); otherwise it must exit 0. The blocks of one file run in order in one bash
 //     session, from the repository root. A console block that is not run
 //     says why: <!-- norun: needs a VM -->.
 //
@@ -37,6 +38,12 @@
 //
 //  4. Nothing refers to line numbers ("line 42", "main.go:42"), which go
 //     stale with the first edit.
+//
+//  5. Every chapter named by number ("chapter 07", "chapters 04 and 05"),
+//     in the prose or in a block, exists as chapters/NN-*.md. A chapter still to come is
+//     named by its topic, as the README's "Still to come" list does ("the
+//     hardening chapter, still to come"): its number is not settled until
+//     it is written, and chapters may be split.
 package docscheck
 
 import (
@@ -103,7 +110,15 @@ func Runs(marker string, conditions map[string]func() bool) (bool, string, error
 	return false, "", fmt.Errorf("console block is neither <!-- run -->, <!-- run: CONDITION --> nor <!-- norun: why -->")
 }
 
-// ParseBlocks returns the fenced blocks of a Markdown text.
+// isFence tells whether a Markdown line opens or closes a fenced block: a
+// run of backticks, indented or not (inside a list item, a block is
+// indented like the item's text).
+func isFence(line string) bool {
+	return strings.HasPrefix(strings.TrimLeft(line, " "), "```")
+}
+
+// ParseBlocks returns the fenced blocks of a Markdown text. A block
+// indented inside a list item has its indentation removed from every line.
 func ParseBlocks(file, text string) ([]Block, error) {
 	var blocks []Block
 	lines := strings.SplitAfter(text, "\n")
@@ -115,12 +130,13 @@ func ParseBlocks(file, text string) ([]Block, error) {
 			marker = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(trimmed, "<!--"), "-->"))
 			continue
 		}
-		if !strings.HasPrefix(line, "```") {
+		if !isFence(line) {
 			if trimmed != "" {
 				marker = ""
 			}
 			continue
 		}
+		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
 		fence := line[:strings.LastIndex(line, "`")+1]
 		b := Block{File: file, Line: i + 1, Info: strings.TrimSpace(line[len(fence):]), Marker: marker}
 		marker = ""
@@ -131,7 +147,7 @@ func ParseBlocks(file, text string) ([]Block, error) {
 				closed = true
 				break
 			}
-			body.WriteString(lines[i])
+			body.WriteString(strings.TrimPrefix(lines[i], indent))
 		}
 		if !closed {
 			return blocks, fmt.Errorf("%s:%d: fenced block is never closed", file, b.Line)
@@ -329,9 +345,14 @@ func lineDiff(want, got string) string {
 }
 
 var (
-	linkRE    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
-	lineNumRE = regexp.MustCompile(`(?i)\blines? \d+\b|\.(go|sh|c|md|rb|json|ya?ml):\d+|#L\d+`)
-	headingRE = regexp.MustCompile(`^#{1,6}\s+(.*)$`)
+	// chapterRefRE finds "chapter 07", "Chapters 04 and 05", "chapters
+	// 01, 02 or 03", "chapters 04–06", across a line break too; chapterNumRE
+	// then takes each number out of the match.
+	chapterRefRE = regexp.MustCompile(`(?i)\bchapters?\s+\d{1,2}\b(?:(?:\s*,\s*|\s*[–-]\s*|\s+(?:and|or|to)\s+)\d{1,2}\b)*`)
+	chapterNumRE = regexp.MustCompile(`\d{1,2}`)
+	linkRE       = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	lineNumRE    = regexp.MustCompile(`(?i)\blines? \d+\b|\.(go|sh|c|md|rb|json|ya?ml):\d+|#L\d+`)
+	headingRE    = regexp.MustCompile(`^#{1,6}\s+(.*)$`)
 )
 
 // Slug is GitHub's anchor for a heading: lower case, spaces to dashes, and
@@ -356,7 +377,7 @@ func Anchors(text string) map[string]bool {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		l := sc.Text()
-		if strings.HasPrefix(l, "```") {
+		if isFence(l) {
 			inFence = !inFence
 			continue
 		}
@@ -369,13 +390,16 @@ func Anchors(text string) map[string]bool {
 }
 
 // CheckText checks the links and line-number references of a file's prose
-// (fenced blocks are left out).
+// (fenced blocks are left out), and its chapter references everywhere.
 func CheckText(root, file, text string) []error {
 	var errs []error
 	prose := stripFences(text)
 	for _, m := range lineNumRE.FindAllString(prose, -1) {
 		errs = append(errs, fmt.Errorf("%s: refers to a line number (%q): name the function or file instead", file, m))
 	}
+	// Chapter references count in the blocks too: a tool's hint shown in
+	// a transcript, a comment in an excerpt.
+	errs = append(errs, checkChapterRefs(root, file, text)...)
 	for _, m := range linkRE.FindAllStringSubmatch(prose, -1) {
 		target := m[1]
 		if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
@@ -401,11 +425,36 @@ func CheckText(root, file, text string) []error {
 	return errs
 }
 
+// checkChapterRefs reports every chapter the prose names by number that
+// has no chapters/NN-*.md under root.
+func checkChapterRefs(root, file, prose string) []error {
+	var errs []error
+	exists := map[string]bool{}
+	for _, m := range chapterRefRE.FindAllString(prose, -1) {
+		for _, n := range chapterNumRE.FindAllString(m, -1) {
+			nn := n
+			if len(nn) == 1 {
+				nn = "0" + nn
+			}
+			ok, seen := exists[nn]
+			if !seen {
+				found, _ := filepath.Glob(filepath.Join(root, "chapters", nn+"-*.md"))
+				ok = len(found) > 0
+				exists[nn] = ok
+			}
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: %q names chapter %s, and there is no chapters/%s-*.md: name a chapter still to come by its topic (\"the devices chapter, still to come\"), as the README's \"Still to come\" list does", file, strings.Join(strings.Fields(m), " "), nn, nn))
+			}
+		}
+	}
+	return errs
+}
+
 func stripFences(text string) string {
 	var b bytes.Buffer
 	in := false
 	for _, l := range strings.SplitAfter(text, "\n") {
-		if strings.HasPrefix(l, "```") {
+		if isFence(l) {
 			in = !in
 			continue
 		}

@@ -53,7 +53,8 @@ func TestExcerpts(t *testing.T) {
 	}
 }
 
-// TestLinksAndLineNumbers checks relative links and line-number mentions.
+// TestLinksAndLineNumbers checks relative links, line-number mentions and
+// references to chapters by number.
 func TestLinksAndLineNumbers(t *testing.T) {
 	root := testkit.RepoRoot(t)
 	for _, f := range docs(t, root) {
@@ -163,6 +164,10 @@ func TestMatch(t *testing.T) {
 		{"ellipsis in line", []string{"mnt:[…]"}, []string{"mnt:[4026531841]"}, true},
 		{"ellipsis keeps the rest literal", []string{"pid:[…] x"}, []string{"pid:[12] y"}, false},
 		{"regexp chars are literal", []string{"a.c"}, []string{"abc"}, false},
+		{"measurement", []string{"CPU %: ≈49.9% (sys ≈0.8%, over 2s)"}, []string{"CPU %: 50.11% (sys 12%, over 2s)"}, true},
+		{"measurement is a number", []string{"use: ≈1.50 seconds"}, []string{"use: many seconds"}, false},
+		{"measurement keeps the rest literal", []string{"≈49.9% over 2s"}, []string{"50.1% over 3s"}, false},
+		{"measurement and ellipsis", []string{"PID ≈12 …"}, []string{"PID 7 (sh)"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +204,24 @@ func TestRuns(t *testing.T) {
 				t.Errorf("Runs(%q) (-want +got):\n%s", tt.marker, diff)
 			}
 		})
+	}
+}
+
+// TestParseBlocks checks that a block inside a list item, indented like
+// the item's text, is found with its marker and without its indentation
+// (such blocks once went unrun).
+func TestParseBlocks(t *testing.T) {
+	text := "1. **Break it.** Run:\n\n   <!-- run -->\n   ```console\n   # false\n   [1]\n   ```\n\n```text\nplain\n```\n"
+	got, err := ParseBlocks("x.md", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Block{
+		{File: "x.md", Line: 4, Info: "console", Body: "# false\n[1]\n", Marker: "run"},
+		{File: "x.md", Line: 9, Info: "text", Body: "plain\n"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ParseBlocks (-want +got):\n%s", diff)
 	}
 }
 
@@ -247,6 +270,10 @@ func TestSource(t *testing.T) {
 func TestCheckText(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "b.md"), []byte("# Hello `there` world\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, "chapters"), 0o755)
+	for _, c := range []string{"03-mounts.md", "04-uts.md", "07-cgroups.md"} {
+		os.WriteFile(filepath.Join(dir, "chapters", c), []byte("# x\n"), 0o644)
+	}
 	tests := []struct {
 		text string
 		errs int
@@ -259,6 +286,15 @@ func TestCheckText(t *testing.T) {
 		{"see line 42", 1},
 		{"in main.go:42", 1},
 		{"```\nline 42 in a block is fine\n```\n", 0},
+		{"as chapter 03 showed", 0},
+		{"Chapters 04 and 07 do", 0},
+		{"`contain reset` (chapter 12)", 1},
+		{"chapters 03, 04 and 12", 1},
+		{"chapters 04–09", 1},
+		{"chapter\n12 across a line break", 1},
+		{"chapter 9", 1},
+		{"the devices chapter, still to come", 0},
+		{"```\nchapter 12 in a tool's output counts too\n```\n", 1},
 	}
 	for _, tt := range tests {
 		if got := CheckText(dir, "a.md", tt.text); len(got) != tt.errs {

@@ -48,7 +48,8 @@ func ParseTranscript(b *Block) ([]Step, error) {
 }
 
 // Match tells whether got (output lines) matches want, with "..." lines
-// matching any run of lines and "…" any text within a line.
+// matching any run of lines, "…" any text within a line, and "≈" before a
+// number (a measurement: "≈49.9%") any number.
 func Match(want, got []string) bool {
 	if len(want) == 0 {
 		return len(got) == 0
@@ -67,15 +68,29 @@ func Match(want, got []string) bool {
 	return Match(want[1:], got[1:])
 }
 
+// wildcardRE finds what lineMatch treats as a pattern in an expected
+// line: "…", or "≈" and the number it stands before.
+var wildcardRE = regexp.MustCompile(`…|≈\d+(?:\.\d+)?`)
+
 func lineMatch(want, got string) bool {
-	if !strings.Contains(want, "…") {
+	if !wildcardRE.MatchString(want) {
 		return want == got
 	}
-	parts := strings.Split(want, "…")
-	for i := range parts {
-		parts[i] = regexp.QuoteMeta(parts[i])
+	var re strings.Builder
+	re.WriteString("^")
+	rest := want
+	for _, loc := range wildcardRE.FindAllStringIndex(want, -1) {
+		off := len(want) - len(rest)
+		re.WriteString(regexp.QuoteMeta(rest[:loc[0]-off]))
+		if want[loc[0]:loc[1]] == "…" {
+			re.WriteString(".*")
+		} else {
+			re.WriteString(`\d+(?:\.\d+)?`)
+		}
+		rest = want[loc[1]:]
 	}
-	return regexp.MustCompile("^" + strings.Join(parts, ".*") + "$").MatchString(got)
+	re.WriteString(regexp.QuoteMeta(rest) + "$")
+	return regexp.MustCompile(re.String()).MatchString(got)
 }
 
 // Session runs the steps of one file in a single bash process, so that

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -133,24 +134,36 @@ func threads() error {
 	defer close(done)
 	// The main goroutine never runs on the locked thread, so it sees the
 	// old hostname.
-	fmt.Printf("main goroutine, thread %d: hostname %s\n", unix.Gettid(), hostname())
+	mainTid := strconv.Itoa(unix.Gettid())
+	fmt.Printf("main goroutine, thread %s: hostname %s\n", mainTid, hostname())
 
 	// excerpt: listThreads
 	tasks, err := filepath.Glob("/proc/self/task/*/ns/uts")
 	if err != nil {
 		return err
 	}
+	// The threads that matter first: the one in the new namespace, then
+	// the one the main goroutine ran on, then the runtime's others.
+	var byRole [3][]string
 	for _, link := range tasks {
 		ns, err := os.Readlink(link)
 		if err != nil {
 			return err
 		}
 		tid := filepath.Base(filepath.Dir(filepath.Dir(link)))
-		note := ""
-		if ns != old {
-			note = "  <- new UTS namespace"
+		role, note := 2, ""
+		switch {
+		case ns != old:
+			role, note = 0, "  <- new UTS namespace: the locked thread"
+		case tid == mainTid:
+			role, note = 1, "  <- the main goroutine's thread"
 		}
-		fmt.Printf("task %-7s %s%s\n", tid, ns, note)
+		byRole[role] = append(byRole[role], fmt.Sprintf("task %-7s %s%s", tid, ns, note))
+	}
+	for _, lines := range byRole {
+		for _, l := range lines {
+			fmt.Println(l)
+		}
 	}
 	// end excerpt
 	return nil

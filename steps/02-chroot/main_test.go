@@ -126,7 +126,7 @@ func TestStepProbe(t *testing.T) {
 
 	// Without /proc the probe sees nothing of processes or namespaces,
 	// which is not isolation: it is only blindness.
-	r := runProbe(t, step, root)
+	r := testkit.RunProbe(t, step, root, "probe")
 	if r.Cwd != "/" || r.Hostname != hostname || r.ProcMounted || len(r.Pids) != 0 || len(r.NS) != 0 {
 		t.Errorf("probe without /proc: cwd %q, hostname %q, proc mounted %v, %d pids, ns %v; want cwd /, hostname %q (the host's), no /proc, no pids, no ns",
 			r.Cwd, r.Hostname, r.ProcMounted, len(r.Pids), r.NS, hostname)
@@ -143,7 +143,7 @@ func TestStepProbe(t *testing.T) {
 			t.Errorf("umount %s: %v", proc, err)
 		}
 	})
-	r = runProbe(t, step, root)
+	r = testkit.RunProbe(t, step, root, "probe")
 	for _, ns := range []string{"mnt", "pid", "uts", "net", "ipc", "user"} {
 		if host := testkit.NSInode(t, "self", ns); r.NS[ns] != host {
 			t.Errorf("ns %s in the chroot is %q, want the host's %q", ns, r.NS[ns], host)
@@ -170,19 +170,6 @@ func setup(t *testing.T) (step, root string) {
 	testkit.RequireRoot(t)
 	testkit.CheckHostMounts(t)
 	return testkit.Bin(t, "./steps/02-chroot"), testkit.Rootfs(t)
-}
-
-func runProbe(t *testing.T, step, root string) probe.Report {
-	t.Helper()
-	res := testkit.Run(t, step, root, "probe")
-	if res.Code != 0 {
-		t.Fatalf("probe through the step:\n%s", res)
-	}
-	r, err := probe.Decode([]byte(res.Stdout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 func readFile(t *testing.T, name string) string {

@@ -246,7 +246,12 @@ func mountDev(dev string) error {
 	if err := unix.Mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID, "mode=755"); err != nil {
 		return fmt.Errorf("mount tmpfs on %s: %w", dev, err)
 	}
-	unix.Umask(0) // mknod(2) applies the umask; we want 0666 exactly
+	// mknod(2) applies the umask; we want 0666 exactly. The umask is
+	// inherited across execve(2) (umask(2)), so put the old one back on
+	// the way out: the command must start with the umask it was given
+	// (0022, usually), not 0000, or every file it makes is world-writable.
+	old := unix.Umask(0)
+	defer unix.Umask(old)
 	for _, d := range devices {
 		p := filepath.Join(dev, d.name)
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {

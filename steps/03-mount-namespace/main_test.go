@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -9,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"github.com/contain-dev/contain/tool/probe"
 	"github.com/contain-dev/contain/tool/testkit"
 )
 
@@ -22,15 +22,7 @@ func TestRun(t *testing.T) {
 	step := testkit.Bin(t, "./steps/03-mount-namespace")
 	rootfs := testkit.Rootfs(t)
 
-	res := testkit.Run(t, step, "run", rootfs, "/usr/local/bin/probe")
-	if res.Code != 0 {
-		t.Fatalf("step run: %s", res)
-	}
-	rep, err := probe.Decode([]byte(res.Stdout))
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	rep := testkit.RunProbe(t, step, "run", rootfs, "/usr/local/bin/probe")
 	if rep.Pid != 1 {
 		t.Errorf("probe pid = %d, want 1 (pid 1 of a new PID namespace)", rep.Pid)
 	}
@@ -94,6 +86,29 @@ func TestRunStatus(t *testing.T) {
 	res := testkit.Run(t, step, "run", rootfs, "sh", "-c", "exit 7")
 	if res.Code != 7 {
 		t.Errorf("exit status %d, want 7\n%s", res.Code, res)
+	}
+}
+
+// TestRunUmask checks that the command runs with the umask the step was
+// started with: mountDev clears it for mknod(2) and must put it back, or
+// everything the container creates is world-writable. Two values, so that
+// a step which sets 0022 itself instead of restoring cannot pass.
+func TestRunUmask(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	step := testkit.Bin(t, "./steps/03-mount-namespace")
+	rootfs := testkit.Rootfs(t)
+	for _, mask := range []int{0o022, 0o027} {
+		want := fmt.Sprintf("%04o", mask)
+		t.Run(want, func(t *testing.T) {
+			// The umask is the test process's own; the step inherits it.
+			old := unix.Umask(mask)
+			t.Cleanup(func() { unix.Umask(old) })
+			rep := testkit.RunProbe(t, step, "run", rootfs, "/usr/local/bin/probe")
+			if diff := cmp.Diff(want, rep.Umask); diff != "" {
+				t.Errorf("umask the command sees (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/contain-dev/contain/tool/probe"
 	"github.com/contain-dev/contain/tool/testkit"
 )
 
@@ -35,14 +34,7 @@ func TestRun(t *testing.T) {
 	rootfs := testkit.Rootfs(t)
 	traversable(t, rootfs)
 
-	res := testkit.Run(t, step, "run", rootfs, "/usr/local/bin/probe")
-	if res.Code != 0 {
-		t.Fatalf("step run: %s", res)
-	}
-	rep, err := probe.Decode([]byte(res.Stdout))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := testkit.RunProbe(t, step, "run", rootfs, "/usr/local/bin/probe")
 	if rep.Uid != 0 || rep.Gid != 0 || rep.Pid != 1 {
 		t.Errorf("probe uid %d gid %d pid %d, want 0 0 1", rep.Uid, rep.Gid, rep.Pid)
 	}
@@ -55,7 +47,7 @@ func TestRun(t *testing.T) {
 	// /tmp of the rootfs belongs to host root, mode 1777: anyone may
 	// create a file there, and it gets the creator's ids as the host
 	// sees them.
-	res = testkit.Run(t, step, "run", rootfs, "/bin/sh", "-c", "touch /tmp/made-inside && ls -n /tmp/made-inside")
+	res := testkit.Run(t, step, "run", rootfs, "/bin/sh", "-c", "touch /tmp/made-inside && ls -n /tmp/made-inside")
 	if res.Code != 0 {
 		t.Fatalf("touch: %s", res)
 	}

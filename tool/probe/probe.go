@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Namespaces lists the entries of /proc/self/ns that the probe reads, in the
@@ -49,6 +50,10 @@ type Report struct {
 	Gid      int    `json:"gid"`
 	Hostname string `json:"hostname"`
 	Cwd      string `json:"cwd"`
+	// Umask is the file mode creation mask the process runs with, in
+	// octal as umask(1) prints it ("0022"). A container runner that
+	// clears it for mknod(2) must put it back before the command runs.
+	Umask string `json:"umask"`
 	// NS maps a namespace name (see Namespaces) to the target of its
 	// /proc/self/ns link, such as "mnt:[4026531841]". A namespace the kernel
 	// lacks is absent.
@@ -72,6 +77,12 @@ func Collect() Report {
 	r.PPid = os.Getppid()
 	r.Uid = os.Getuid()
 	r.Gid = os.Getgid()
+	// umask(2) cannot be read without being set: set it to 0 and put the
+	// old value straight back. The probe creates no file in between.
+	// Equivalent to: umask
+	old := syscall.Umask(0)
+	syscall.Umask(old)
+	r.Umask = fmt.Sprintf("%04o", old)
 	fail := func(what string, err error) { r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", what, err)) }
 
 	if h, err := os.Hostname(); err == nil {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/contain-dev/contain/tool/probe"
 )
 
 // InCI tells whether the suite runs under CI (CI=true).
@@ -176,6 +178,22 @@ const runLimit = 5 * time.Minute
 func Run(t testing.TB, name string, args ...string) Result {
 	t.Helper()
 	return RunIn(t, "", nil, name, args...)
+}
+
+// RunProbe runs name with args, a command line that ends by running the
+// probe (tool/cmd/probe) in a container, and returns the probe's report.
+// The command must exit 0 and print nothing else on stdout.
+func RunProbe(t testing.TB, name string, args ...string) probe.Report {
+	t.Helper()
+	res := Run(t, name, args...)
+	if res.Code != 0 {
+		t.Fatalf("%s %v: %s", filepath.Base(name), args, res)
+	}
+	rep, err := probe.Decode([]byte(res.Stdout))
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, res)
+	}
+	return rep
 }
 
 // RunIn is Run with a working directory and extra environment.

@@ -41,6 +41,9 @@ type observation struct {
 	reportErr error
 	// devEntries maps "null", "pts/ptmx", ... to what devScript saw.
 	devEntries map[string]devEntry
+	// umask is the one the grader started the containers with, as
+	// umask(1) prints it ("0022"); see startUmask in main.go.
+	umask string
 }
 
 // parse decodes the probe's report and the /dev listing.
@@ -70,6 +73,7 @@ var checks = []grading.Check[*observation]{
 	{Name: "no mount propagates back to the host", Points: 3, Run: checkPropagation},
 	{Name: "/proc is a new procfs listing only the container's pids", Points: 3, Run: checkProc},
 	{Name: "/dev is a tmpfs with only null, zero, full, random, urandom, tty", Points: 3, Run: checkDev},
+	{Name: "the command runs with the umask it was started with", Points: 1, Run: checkUmask},
 	{Name: "/dev/pts is a devpts of its own, /dev/ptmx leads into it", Points: 2, Run: checkDevpts},
 	{Name: "/sys is a read-only sysfs", Points: 2, Run: checkSys},
 	{Name: "/ is the rootfs, and the host's tree is gone", Points: 3, Run: checkRoot},
@@ -244,6 +248,19 @@ func checkDev(o *observation) string {
 		return fmt.Sprintf("/dev holds more than a container should see: %s", list(extra))
 	}
 	return ""
+}
+
+func checkUmask(o *observation) string {
+	r := o.report
+	switch {
+	case r == nil:
+		return noReport
+	case r.Umask == o.umask:
+		return ""
+	case r.Umask == "0000":
+		return fmt.Sprintf("the command runs with umask 0000, so every file it creates is writable by anyone; the grader started the container with %s. The umask(0) before mknod(2) is still in force at execve(2), which keeps it: save the value umask(2) returns and put it back once the nodes are made", o.umask)
+	}
+	return fmt.Sprintf("the command runs with umask %s, the grader started the container with %s: put back the value umask(2) returned, rather than a umask of your choosing", r.Umask, o.umask)
 }
 
 func checkDevpts(o *observation) string {

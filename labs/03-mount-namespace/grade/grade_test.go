@@ -19,8 +19,11 @@ func TestGrade(t *testing.T) {
 		Name: "starter",
 		Code: 1,
 		Want: grading.Want{
-			OK:    []string{"the command runs as pid 1 of the container"},
-			Score: "Score: 1/19",
+			OK: []string{
+				"the command runs as pid 1 of the container",
+				"the command runs with the umask it was started with",
+			},
+			Score: "Score: 2/20",
 			Hints: []string{
 				"make / private, recursively, before the first mount",
 				"Did you mount proc after entering the PID namespace?",
@@ -34,7 +37,7 @@ func TestGrade(t *testing.T) {
 	}, grading.Case{
 		Name: "solution",
 		Args: []string{"-solution"},
-		Want: grading.Want{OK: grading.Names(checks), Score: "Score: 19/19"},
+		Want: grading.Want{OK: grading.Names(checks), Score: "Score: 20/20"},
 	})
 }
 
@@ -59,8 +62,9 @@ func passing() *observation {
 		probe:  result{Rootfs: rootfs},
 		dev:    result{Rootfs: rootfs},
 		escape: result{Rootfs: rootfs, Code: 1, Stderr: "escape: failed: .. stops at this root, there is nothing above it\n"},
+		umask:  "0022",
 		report: &probe.Report{
-			Pid: 1, Pids: []int{1}, ProcMounted: true,
+			Pid: 1, Pids: []int{1}, ProcMounted: true, Umask: "0022",
 			Mounts: []probe.Mount{
 				{MountPoint: "/", Root: rootfs, FSType: "ext4", Source: "/dev/vda", Options: "rw,relatime"},
 				{MountPoint: "/proc", Root: "/", FSType: "proc", Source: "proc", Options: "rw,nosuid,nodev,noexec,relatime"},
@@ -132,7 +136,12 @@ func TestHints(t *testing.T) {
 		}, "/proc is empty"},
 		{"dev on disk", checkDev, func(o *observation) { setMount(o, "/dev", func(m *probe.Mount) { m.MountPoint = "/elsewhere" }) },
 			"/dev is not a mount"},
-		{"umask", checkDev, func(o *observation) { setMode(o, "null", "644") }, "null has mode 644, want 666 (mknod(2) applies the umask"},
+		{"mknod umask", checkDev, func(o *observation) { setMode(o, "null", "644") }, "null has mode 644, want 666 (mknod(2) applies the umask"},
+		{"umask", checkUmask, func(o *observation) {}, ""},
+		{"umask left at 0", checkUmask, func(o *observation) { o.report.Umask = "0000" },
+			"the command runs with umask 0000, so every file it creates is writable by anyone; the grader started the container with 0022. The umask(0) before mknod(2) is still in force at execve(2)"},
+		{"umask of its own", checkUmask, func(o *observation) { o.umask, o.report.Umask = "0027", "0022" },
+			"the command runs with umask 0022, the grader started the container with 0027: put back the value umask(2) returned"},
 		{"missing and wrong", checkDev, func(o *observation) {
 			delete(o.devEntries, "tty")
 			o.devEntries["zero"] = devEntry{Type: "character special file", Major: 1, Minor: 3, Mode: "666"}

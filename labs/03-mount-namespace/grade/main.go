@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/contain-dev/contain/labs/internal/grading"
 )
 
@@ -115,10 +117,19 @@ done`
 	devCmd = []string{"/bin/sh", "-c", devScript}
 )
 
+// startUmask is the umask the grader gives the containers it observes,
+// whatever the shell that started it has, so that a container that leaves
+// its own umask(0) in force is told apart from one that puts it back.
+const startUmask = 0o022
+
 // observe runs the three containers the checks look at, each on a fresh
-// rootfs in a fresh sandbox.
+// rootfs in a fresh sandbox, with startUmask.
 func (l *lab) observe() (*observation, error) {
-	o := &observation{}
+	// The umask is this process's; the sandbox and the container inherit
+	// it through fork and execve(2).
+	old := unix.Umask(startUmask)
+	defer unix.Umask(old)
+	o := &observation{umask: fmt.Sprintf("%04o", startUmask)}
 	for _, r := range []struct {
 		res *result
 		cmd []string

@@ -145,7 +145,7 @@ func cgroups(h *Host, kc KernelConfig) []Finding {
 		fs = append(fs, f)
 	}
 	return append(fs, option(h, kc, SectionCgroups, "Cgroup BPF", "CONFIG_CGROUP_BPF", "",
-		"cgroup v2 has no devices controller: its device allow-list is an eBPF program attached with it (chapter 09)"))
+		"cgroup v2 has no devices controller: its device allow-list is an eBPF program attached with it (the devices chapter, to come)"))
 }
 
 // modeFinding names the cgroup mode, with what it means for contain.

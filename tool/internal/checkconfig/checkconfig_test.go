@@ -242,7 +242,7 @@ func TestCapabilities(t *testing.T) {
 				{Section: SectionSecurity, Name: "Capabilities (CapEff)", Status: Warn, Value: "40 of 41",
 					Hint: "this process lacks the capabilities below, even as root (a container, or a bounding set narrowed by whoever started it)"},
 				{Section: SectionSecurity, Name: "CAP_SYS_RESOURCE", Status: Missing, Value: "missing",
-					Hint: "raising a hard rlimit (setrlimit, prlimit) fails with EPERM: a container can get at most this process's hard limits (chapter 11)"},
+					Hint: "raising a hard rlimit (setrlimit, prlimit) fails with EPERM: a container can get at most this process's hard limits (the hardening chapter, to come)"},
 			},
 		},
 		{
@@ -528,7 +528,7 @@ func TestFilesystems(t *testing.T) {
 			want: []Finding{
 				{Section: SectionFilesystems, Name: "overlay", Status: OK, Value: "enabled"},
 				{Section: SectionFilesystems, Name: "fuse", Status: OK, Value: "enabled"},
-				{Section: SectionFilesystems, Name: "btrfs", Status: Missing, Value: "missing", Hint: "CONFIG_BTRFS_FS is not set: only the btrfs storage driver (chapter 13) needs it; the others work without"},
+				{Section: SectionFilesystems, Name: "btrfs", Status: Missing, Value: "missing", Hint: "CONFIG_BTRFS_FS is not set: only the btrfs storage driver (the storage chapter, to come) needs it; the others work without"},
 				{Section: SectionFilesystems, Name: "/dev/fuse", Status: Missing, Value: "missing", Hint: "FUSE filesystems cannot be mounted: mknod -m 666 /dev/fuse c 10 229"},
 			},
 		},
@@ -536,8 +536,8 @@ func TestFilesystems(t *testing.T) {
 			name:  "no config, /dev/fuse a regular file",
 			files: map[string]string{"dev/fuse": "", "proc/filesystems": "\tbtrfs\n"},
 			want: []Finding{
-				{Section: SectionFilesystems, Name: "overlay", Status: Warn, Value: "unknown", Hint: "CONFIG_OVERLAY_FS: no kernel config to read; snapshots and the overlay storage driver (chapter 13) need it"},
-				{Section: SectionFilesystems, Name: "fuse", Status: Warn, Value: "unknown", Hint: "CONFIG_FUSE_FS: no kernel config to read; the /proc views of chapter 10 (as LXCFS does) need it"},
+				{Section: SectionFilesystems, Name: "overlay", Status: Warn, Value: "unknown", Hint: "CONFIG_OVERLAY_FS: no kernel config to read; snapshots and the overlay storage driver (the storage chapter, to come) need it"},
+				{Section: SectionFilesystems, Name: "fuse", Status: Warn, Value: "unknown", Hint: "CONFIG_FUSE_FS: no kernel config to read; the /proc views (a FUSE filesystem, as LXCFS is; a chapter to come) need it"},
 				{Section: SectionFilesystems, Name: "btrfs", Status: OK, Value: "enabled"},
 				{Section: SectionFilesystems, Name: "/dev/fuse", Status: Missing, Value: "not a character device", Hint: "remove it and mknod -m 666 /dev/fuse c 10 229"},
 			},

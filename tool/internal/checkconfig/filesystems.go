@@ -27,9 +27,9 @@ func filesystems(h *Host, kc KernelConfig) []Finding {
 	}
 	var fs []Finding
 	for _, fsys := range []struct{ name, opt, hint string }{
-		{"overlay", "CONFIG_OVERLAY_FS", "snapshots and the overlay storage driver (chapter 13) need it"},
-		{"fuse", "CONFIG_FUSE_FS", "the /proc views of chapter 10 (as LXCFS does) need it"},
-		{"btrfs", "CONFIG_BTRFS_FS", "only the btrfs storage driver (chapter 13) needs it; the others work without"},
+		{"overlay", "CONFIG_OVERLAY_FS", "snapshots and the overlay storage driver (the storage chapter, to come) need it"},
+		{"fuse", "CONFIG_FUSE_FS", "the /proc views (a FUSE filesystem, as LXCFS is; a chapter to come) need it"},
+		{"btrfs", "CONFIG_BTRFS_FS", "only the btrfs storage driver (the storage chapter, to come) needs it; the others work without"},
 	} {
 		if slices.Contains(known, fsys.name) {
 			fs = append(fs, Finding{Section: SectionFilesystems, Name: fsys.name, Status: OK, Value: "enabled"})

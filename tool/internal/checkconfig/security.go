@@ -58,14 +58,14 @@ var CapNames = map[int]string{
 // pointer to capabilities(7).
 var capEffects = map[int]string{
 	unix.CAP_SYS_ADMIN:    "mount, pivot_root, sethostname and unshare(2) of most namespaces need it: contain run cannot work",
-	unix.CAP_SYS_RESOURCE: "raising a hard rlimit (setrlimit, prlimit) fails with EPERM: a container can get at most this process's hard limits (chapter 11)",
+	unix.CAP_SYS_RESOURCE: "raising a hard rlimit (setrlimit, prlimit) fails with EPERM: a container can get at most this process's hard limits (the hardening chapter, to come)",
 	unix.CAP_SYS_CHROOT:   "chroot(2) fails: contain chroot (chapter 02) needs it",
-	unix.CAP_MKNOD:        "device nodes cannot be created in the container's /dev (chapter 09); bind mounts of the host's still work",
+	unix.CAP_MKNOD:        "device nodes cannot be created in the container's /dev (chapter 03); bind mounts of the host's still work",
 	unix.CAP_NET_ADMIN:    "links, addresses, routes and firewall rules (chapter 08) cannot be set up",
 	unix.CAP_SETUID:       "uid_map ranges other than your own uid cannot be written (chapter 06)",
 	unix.CAP_SETGID:       "gid_map ranges other than your own gid cannot be written (chapter 06)",
-	unix.CAP_SETPCAP:      "capabilities cannot be dropped from the bounding set (chapter 11)",
-	unix.CAP_SYS_PTRACE:   "other processes' namespaces cannot be entered with setns(2) (chapter 12)",
+	unix.CAP_SETPCAP:      "capabilities cannot be dropped from the bounding set (the hardening chapter, to come)",
+	unix.CAP_SYS_PTRACE:   "other processes' namespaces cannot be entered with setns(2) (contain enter, chapter 05)",
 	unix.CAP_DAC_OVERRIDE: "root cannot read or write files it does not own, such as the rootfs's",
 }
 
@@ -115,11 +115,11 @@ func security(h *Host, kc KernelConfig) []Finding {
 	if mode, ok := statusField(h, "Seccomp"); ok {
 		f.Value = "enabled (this process: mode " + mode + ")"
 	} else {
-		f.Status, f.Value, f.Hint = Missing, "missing", "CONFIG_SECCOMP is not set: the syscall filter of chapter 11 cannot be installed"
+		f.Status, f.Value, f.Hint = Missing, "missing", "CONFIG_SECCOMP is not set: the syscall filter of the hardening chapter (to come) cannot be installed"
 	}
 	fs = append(fs, f)
 	return append(fs, option(h, kc, SectionSecurity, "seccomp filters", "CONFIG_SECCOMP_FILTER", "",
-		"seccomp(2) can only run in strict mode: the syscall filter of chapter 11 cannot be installed"))
+		"seccomp(2) can only run in strict mode: the syscall filter of the hardening chapter (to come) cannot be installed"))
 }
 
 // capabilities compares CapEff with every capability the kernel knows
