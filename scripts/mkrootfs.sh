@@ -7,8 +7,8 @@
 # usage: scripts/mkrootfs.sh [--probe FILE] [--escape FILE] [--owner UID:GID] DIR
 #
 # Without --probe/--escape the helpers are built from this repository with
-# `go build` (CGO_ENABLED=0, so they are static and run in a rootfs with no
-# libc). DIR is replaced only when it is absent or was made by this script.
+# the go command (CGO_ENABLED=0, so they are static and run in a rootfs with
+# no libc). DIR is replaced only when it is absent or was made by this script.
 # --owner makes every file belong to UID:GID instead of root: the ids that
 # root of a user namespace has outside it (chapter 06). With --owner
 # 100000:100000, a container mapped 0:100000:65536 owns its rootfs.
@@ -92,7 +92,10 @@ helper() { # helper NAME PREBUILT PACKAGE
 	if [ -n "$2" ]; then
 		cp "$2" "$tmp/usr/local/bin/$1"
 	elif command -v go >/dev/null 2>&1; then
-		(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$tmp/usr/local/bin/$1" "$3")
+		# go run -exec cp is go build -o through the build cache, which
+		# keeps what go run links (Go 1.24 and later): building the rootfs
+		# again does not link the helpers again.
+		(cd "$repo" && CGO_ENABLED=0 go run -trimpath -exec cp "$3" "$tmp/usr/local/bin/$1")
 	else
 		echo "mkrootfs: go not found, $1 left out of the rootfs (run scripts/provision.sh)" >&2
 	fi
