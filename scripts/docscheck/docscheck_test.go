@@ -16,7 +16,7 @@ import (
 func docs(t *testing.T, root string) []string {
 	t.Helper()
 	files := []string{"README.md"}
-	for _, pat := range []string{"chapters/*.md", "labs/*/README.md", "bench/README.md"} {
+	for _, pat := range []string{"chapters/*.md", "labs/*.md", "labs/*/README.md", "bench/README.md"} {
 		m, err := filepath.Glob(filepath.Join(root, pat))
 		if err != nil {
 			t.Fatal(err)
