@@ -61,20 +61,21 @@ for t in $tools; do
 	fi
 done
 
+# have NAME WHERE checks that the command NAME exists, WHERE saying how
+# scripts/provision.sh puts it there; the checks below that need it run
+# only when it does.
+have() {
+	if command -v "$1" >/dev/null; then
+		ok "$1: $(command -v "$1")"
+	else
+		fail "$1" "no $1 command: scripts/provision.sh $2; run it again"
+		return 1
+	fi
+}
 have_go=no
-if command -v go >/dev/null; then
-	have_go=yes
-	ok "go: $(go env GOVERSION)"
-else
-	fail "go" "no go command: scripts/provision.sh installs Go into /usr/local/go; run it again"
-fi
+have go "installs Go into /usr/local/go" && have_go=yes
 have_contain=no
-if command -v contain >/dev/null; then
-	have_contain=yes
-	ok "contain: $(command -v contain)"
-else
-	fail "contain" "no contain command: scripts/provision.sh builds it into /usr/local/bin; run it again"
-fi
+have contain "builds it into /usr/local/bin" && have_contain=yes
 
 if [ -x "$ROOTFS/bin/busybox" ] && [ -x "$ROOTFS/usr/local/bin/probe" ]; then
 	ok "root filesystem $ROOTFS"
