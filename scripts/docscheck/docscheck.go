@@ -40,6 +40,14 @@
 //     as much under emulation, does not do the same work twice. The guest
 //     sets CONTAIN_IN_VM_STAGE=1 (scripts/vm/guest.sh).
 //
+//     A file's transcripts must leave the host as they found it: each
+//     file starts from a host that `contain reset` has cleared, and after
+//     its last transcript (the chapter's Undo) the network links, the
+//     nftables ruleset, net.ipv4.ip_forward and the cgroups under
+//     contain/ must be as before, besides the mount table. A chapter whose
+//     containers used the default network says `contain reset` in its
+//     Undo.
+//
 //  3. Every relative link resolves to a file, and a "#fragment" to a
 //     heading in it.
 //

@@ -2,7 +2,9 @@ package docscheck
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,7 @@ import (
 func docs(t *testing.T, root string) []string {
 	t.Helper()
 	files := []string{"README.md"}
-	for _, pat := range []string{"chapters/*.md", "labs/*/README.md", "bench/README.md"} {
+	for _, pat := range []string{"chapters/*.md", "labs/*.md", "labs/*/README.md", "bench/README.md"} {
 		m, err := filepath.Glob(filepath.Join(root, pat))
 		if err != nil {
 			t.Fatal(err)
@@ -114,6 +116,22 @@ func TestTranscripts(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := append(os.Environ(), "PATH="+link+":"+os.Getenv("PATH"), "TERM=dumb", "LC_ALL=C")
+			// Each file starts from a host that contain has nothing on,
+			// as a reader's is after the previous chapter's Undo, and
+			// must leave it so: its last transcript is its Undo.
+			if r := testkit.Run(t, filepath.Join(link, "contain"), "reset"); r.Code != 0 {
+				t.Fatalf("contain reset before %s: %s", f, r)
+			}
+			before := undoState(t)
+			completed := false
+			defer func() {
+				if !completed {
+					return // a command could not run: the Undo did not either
+				}
+				if diff := cmp.Diff(before, undoState(t)); diff != "" {
+					t.Errorf("%s: after its Undo the host differs from before the file (-before +after): its Undo misses what the + lines show, or removes what the - lines show:\n%s", f, diff)
+				}
+			}()
 			sess, err := NewSession(root, env, 10*time.Minute)
 			if err != nil {
 				t.Fatal(err)
@@ -137,8 +155,47 @@ func TestTranscripts(t *testing.T) {
 					t.Errorf("%s:%d: # %s\nexit status %d, the chapter says %d\n%s", s.Block.File, s.Block.Line, s.Command, code, s.Exit, strings.Join(got, "\n"))
 				}
 			}
+			completed = true
 		})
 	}
+}
+
+// undoState is what a chapter's transcripts could leave on the host
+// besides mounts (testkit.CheckHostMounts compares those): the network
+// links, the nftables ruleset, net.ipv4.ip_forward, and the cgroups under
+// contain/ in every hierarchy, the contain/ directories included. The
+// transcripts run alone (scripts/test.sh runs this package after the
+// others), so no other test's links or rules come and go meanwhile.
+func undoState(t *testing.T) map[string][]string {
+	t.Helper()
+	s := map[string][]string{}
+	links, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		s["links"] = append(s["links"], l.Name())
+	}
+	if out, err := exec.Command("nft", "list", "ruleset").CombinedOutput(); err != nil {
+		t.Fatalf("nft list ruleset: %v\n%s", err, out)
+	} else {
+		s["nft ruleset"] = strings.Split(strings.TrimSpace(string(out)), "\n")
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s["ip_forward"] = []string{strings.TrimSpace(string(b))}
+	for _, pat := range []string{"/sys/fs/cgroup/*/contain", "/sys/fs/cgroup/*/contain/*", "/sys/fs/cgroup/contain", "/sys/fs/cgroup/contain/*"} {
+		m, _ := filepath.Glob(pat)
+		for _, d := range m {
+			if st, err := os.Stat(d); err == nil && st.IsDir() {
+				s["cgroups"] = append(s["cgroups"], d)
+			}
+		}
+	}
+	sort.Strings(s["cgroups"])
+	return s
 }
 
 // slowCommand is how long a transcript's command may take before

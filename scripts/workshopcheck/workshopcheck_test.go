@@ -1,0 +1,163 @@
+package workshopcheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/contain-dev/contain/tool/testkit"
+)
+
+// hostState is what a run of the check could leave behind if it started
+// a container on the default network, or one whose cleanup failed: the
+// default bridge contain0, the nft table contain, ip_forward, and the
+// check's own cgroups (named workshop-check-PID) in any hierarchy. Mounts
+// are compared by testkit.CheckHostMounts.
+func hostState(t *testing.T) map[string][]string {
+	t.Helper()
+	s := map[string][]string{}
+	if _, err := os.Stat("/sys/class/net/contain0"); err == nil {
+		s["links"] = []string{"contain0"}
+	}
+	out, err := exec.Command("nft", "list", "tables").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list tables: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasSuffix(l, " contain") {
+			s["nft"] = append(s["nft"], l)
+		}
+	}
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s["ip_forward"] = []string{strings.TrimSpace(string(b))}
+	for _, pat := range []string{"/sys/fs/cgroup/*/contain/workshop-check-*", "/sys/fs/cgroup/contain/workshop-check-*"} {
+		m, _ := filepath.Glob(pat)
+		s["cgroups"] = append(s["cgroups"], m...)
+	}
+	sort.Strings(s["cgroups"])
+	return s
+}
+
+// pathWithout makes a directory of links to every program on PATH but the
+// ones in drop, plus contain, and returns it, to be used as the only PATH.
+// Everyone may search it (t.TempDir is root's alone): the check runs a
+// command as nobody.
+func pathWithout(t *testing.T, contain string, drop ...string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "workshop-check-path-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	skip := map[string]bool{"contain": true}
+	for _, d := range drop {
+		skip[d] = true
+	}
+	for _, p := range filepath.SplitList(os.Getenv("PATH")) {
+		entries, _ := os.ReadDir(p)
+		for _, e := range entries {
+			link := filepath.Join(dir, e.Name())
+			if skip[e.Name()] {
+				continue
+			}
+			if _, err := os.Lstat(link); err == nil {
+				continue // an earlier PATH entry wins, as for the shell
+			}
+			if err := os.Symlink(filepath.Join(p, e.Name()), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Symlink(contain, filepath.Join(dir, "contain")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+var summary = regexp.MustCompile(`^workshop check: (all \d+ checks passed|\d+ of \d+ checks failed) in \d+ s$`)
+
+func TestWorkshopCheck(t *testing.T) {
+	testkit.RequireRoot(t)
+	repo := testkit.RepoRoot(t)
+	contain := testkit.Contain(t)
+	rootfs := testkit.Rootfs(t)
+	// The failing cases leave go out of PATH as well: the build check is
+	// then skipped with its own FAIL line, which keeps them quick under
+	// the VM stage's emulation, where the build is the slowest check.
+	tests := []struct {
+		name     string
+		drop     []string
+		rootfs   string
+		code     int
+		fails    []string
+		wantLast string
+	}{
+		{name: "ready", rootfs: rootfs, code: 0, wantLast: "passed"},
+		{
+			name:   "no capsh",
+			drop:   []string{"capsh", "go"},
+			rootfs: rootfs,
+			code:   1,
+			fails: []string{
+				"FAIL tool capsh  hint: not on PATH: apt-get install libcap2-bin, or run scripts/provision.sh again",
+				"FAIL go  hint: no go command: scripts/provision.sh installs Go into /usr/local/go; run it again",
+			},
+			wantLast: "2 of",
+		},
+		{
+			name:   "no rootfs",
+			drop:   []string{"go"},
+			rootfs: "/nonexistent/rootfs",
+			code:   1,
+			fails: []string{
+				"FAIL go  hint: no go command: scripts/provision.sh installs Go into /usr/local/go; run it again",
+				"FAIL root filesystem /nonexistent/rootfs  hint: no busybox or probe in it: scripts/provision.sh builds it (or sh scripts/mkrootfs.sh /nonexistent/rootfs)",
+				"FAIL a container starts  hint: contain run said: …",
+			},
+			wantLast: "3 of",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			testkit.CheckHostMounts(t)
+			before := hostState(t)
+			env := []string{"CONTAIN_ROOTFS=" + tt.rootfs, "PATH=" + pathWithout(t, contain, tt.drop...)}
+			res := testkit.RunIn(t, repo, env, "bash", "scripts/workshop-check.sh")
+			if res.Code != tt.code {
+				t.Errorf("exit status %d, want %d\n%s", res.Code, tt.code, res)
+			}
+			lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+			var fails []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "FAIL a container starts  hint: contain run said: ") {
+					l = "FAIL a container starts  hint: contain run said: …"
+				}
+				if strings.HasPrefix(l, "FAIL") {
+					fails = append(fails, l)
+				}
+			}
+			if diff := cmp.Diff(tt.fails, fails); diff != "" {
+				t.Errorf("FAIL lines (-want +got):\n%s\noutput:\n%s", diff, res)
+			}
+			last := lines[len(lines)-1]
+			if !summary.MatchString(last) || !strings.Contains(last, tt.wantLast) {
+				t.Errorf("last line %q, want the summary with %q", last, tt.wantLast)
+			}
+			if diff := cmp.Diff(before, hostState(t)); diff != "" {
+				t.Errorf("the check changed the host (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
