@@ -101,7 +101,8 @@ if [ $have_contain = yes ]; then
 		/^  *},?$/ { print f["name"] "\t" f["status"] "\t" f["value"] "\t" f["hint"]; delete f }')
 	mode=$(printf '%s\n' "$findings" | awk -F'\t' '$1 == "Cgroup mode" { print $3 }')
 	case $mode in
-	v1 | v2 | hybrid) ok "cgroup layout: $mode" ;;
+	# checkconfig's values: "v1", "hybrid", "v2 (unified)".
+	v1 | hybrid | "v2 (unified)") ok "cgroup layout: $mode" ;;
 	*) fail "cgroup layout: ${mode:-unknown}" "$(printf '%s\n' "$findings" | awk -F'\t' '$1 == "Cgroup mode" { print $4 }')" ;;
 	esac
 	# The user-namespace sysctls: lab 06 and chapter 06's rootless runs

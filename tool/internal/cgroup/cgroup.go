@@ -271,9 +271,42 @@ func (c *Cgroup) freeze(frozen bool) error {
 		return fmt.Errorf("no freezer: this host mounts neither the v1 freezer nor cgroup2")
 	}
 	if frozen {
-		return v2.Freeze()
+		err = v2.Freeze()
+	} else {
+		err = v2.Thaw()
 	}
-	return v2.Thaw()
+	if err != nil {
+		return err
+	}
+	// cgroup.freeze is the request; the kernel freezes the tasks one by
+	// one and says it is done with "frozen 1" in cgroup.events
+	// (cgroup-v2.rst, "Core interface files"). The library returns once
+	// the request reads back, so wait for the kernel here, as runc does.
+	return c.waitFrozen(frozen, 10*time.Second)
+}
+
+// waitFrozen waits until cgroup.events says the v2 node is frozen (or
+// thawed), for at most limit.
+//
+// Equivalent to: until grep -qx "frozen 1" .../cgroup.events; do sleep 0.001; done
+func (c *Cgroup) waitFrozen(frozen bool, limit time.Duration) error {
+	want := uint64(0)
+	if frozen {
+		want = 1
+	}
+	events := filepath.Join(c.lay.V2, Rel(c.Name), "cgroup.events")
+	for deadline := time.Now().Add(limit); ; time.Sleep(time.Millisecond) {
+		kv, err := readKV(events)
+		if err != nil {
+			return err
+		}
+		if kv["frozen"] == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s still says frozen %d after %v", events, kv["frozen"], limit)
+		}
+	}
 }
 
 // State returns "FROZEN", "FREEZING" or "THAWED".
@@ -282,11 +315,23 @@ func (c *Cgroup) State() (string, error) {
 		b, err := os.ReadFile(filepath.Join(c.lay.FileDir("freezer", Rel(c.Name)), "freezer.state"))
 		return strings.TrimSpace(string(b)), err
 	}
-	b, err := os.ReadFile(filepath.Join(c.lay.V2, Rel(c.Name), "cgroup.freeze"))
-	if strings.TrimSpace(string(b)) == "1" {
-		return "FROZEN", err
+	// What was asked (cgroup.freeze) and what the kernel has done
+	// (cgroup.events), as v1's FREEZING between the two.
+	dir := filepath.Join(c.lay.V2, Rel(c.Name))
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
+	if err != nil {
+		return "", err
 	}
-	return "THAWED", err
+	kv, err := readKV(filepath.Join(dir, "cgroup.events"))
+	switch {
+	case err != nil:
+		return "", err
+	case kv["frozen"] == 1:
+		return "FROZEN", nil
+	case strings.TrimSpace(string(b)) == "1":
+		return "FREEZING", nil
+	}
+	return "THAWED", nil
 }
 
 // OOMKills returns how many processes the OOM killer killed in the node:

@@ -117,22 +117,52 @@ func TestUsageV2(t *testing.T) {
 	}
 }
 
-// TestFreezeV2 checks that freezing a v2 node writes cgroup.freeze.
+// TestFreezeV2 checks that freezing a v2 node writes cgroup.freeze and
+// returns only once cgroup.events says "frozen 1": a goroutine plays the
+// kernel, which freezes the tasks a moment after the request.
 func TestFreezeV2(t *testing.T) {
 	lay := fakeV2(t)
 	node := filepath.Join(lay.V2, Rel("box"))
 	write(t, filepath.Join(node, "cgroup.freeze"), "0\n")
+	write(t, filepath.Join(node, "cgroup.events"), "populated 1\nfrozen 0\n")
 	cg := Open(lay, "box")
-	if err := cg.Freeze(); err != nil {
-		t.Fatal(err)
+
+	// Asked but not yet done: v1's FREEZING.
+	write(t, filepath.Join(node, "cgroup.freeze"), "1\n")
+	if s, err := cg.State(); s != "FREEZING" || err != nil {
+		t.Errorf("requested, not frozen: state %q, %v; want FREEZING", s, err)
 	}
-	if s, _ := cg.State(); s != "FROZEN" || read(t, filepath.Join(node, "cgroup.freeze")) != "1" {
-		t.Errorf("after Freeze: state %s", s)
+	// With no kernel to answer, the wait gives up and says why.
+	if err := cg.waitFrozen(true, 20*time.Millisecond); err == nil || !strings.Contains(err.Error(), "frozen 0") {
+		t.Errorf("waitFrozen with no answer = %v, want an error naming frozen 0", err)
 	}
-	if err := cg.Thaw(); err != nil {
-		t.Fatal(err)
-	}
-	if s, _ := cg.State(); s != "THAWED" {
-		t.Errorf("after Thaw: state %s", s)
+
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() { // the kernel: cgroup.events follows cgroup.freeze, late
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			b, _ := os.ReadFile(filepath.Join(node, "cgroup.freeze"))
+			os.WriteFile(filepath.Join(node, "cgroup.events"), []byte("populated 1\nfrozen "+strings.TrimSpace(string(b))+"\n"), 0o644)
+		}
+	}()
+	for _, tt := range []struct {
+		name  string
+		do    func() error
+		state string
+	}{
+		{"freeze", cg.Freeze, "FROZEN"},
+		{"thaw", cg.Thaw, "THAWED"},
+	} {
+		if err := tt.do(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if s, err := cg.State(); s != tt.state || err != nil {
+			t.Errorf("after %s: state %q, %v; want %s", tt.name, s, err, tt.state)
+		}
 	}
 }
