@@ -121,9 +121,10 @@ func (n netFeature) setup(spec *runSpec) error {
 	if nw.Driver != mode.kind {
 		return fmt.Errorf("network %s is an %s network: use --net %s=%s", nw.Name, nw.Driver, nw.Driver, nw.Name)
 	}
-	// 3. resolv.conf and hosts, bound over the rootfs's: their paths go
-	//    into the Config now, hosts gets its content once the address is
-	//    leased.
+	// 3. resolv.conf and hosts, bound over the rootfs's: both exist now,
+	//    because Start opens them before the child runs (see
+	//    rootfs.OpenTree); hosts gets its content, in the same inode, once
+	//    the address is leased.
 	name := spec.record.Name
 	dir := filepath.Join(netFilesDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -132,6 +133,9 @@ func (n netFeature) setup(spec *runSpec) error {
 	spec.undo = append(spec.undo, func() error { return os.RemoveAll(dir) })
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), network.ResolvConf(hostResolv, dns), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), nil, 0o644); err != nil {
 		return err
 	}
 	if spec.cfg.BindFiles == nil {

@@ -130,6 +130,54 @@ func TestRunUsernsDefault(t *testing.T) {
 	}
 }
 
+// TestRunUsernsDefaultNetwork runs a user namespace on the default bridge
+// network, as a reader of chapter 06 does after chapter 08: the init
+// stage is root of a namespace mapped to an unprivileged uid and cannot
+// reach /run/contain, yet its /etc/hosts and /etc/resolv.conf are bound
+// from there (issue: "bind /run/contain/net/NAME/hosts on /etc/hosts:
+// permission denied").
+func TestRunUsernsDefaultNetwork(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	checkNetClean(t)
+	rootfs := testkit.Rootfs(t) // owned by the host's root, as the default one
+	for _, d := range []string{filepath.Dir(rootfs), filepath.Dir(filepath.Dir(rootfs))} {
+		if err := os.Chmod(d, 0o755); err != nil { // as /var/lib/contain/rootfs
+			t.Fatal(err)
+		}
+	}
+	name := uniqueName(t, "usernet")
+	start := uniqueRange()
+	m := fmt.Sprintf("0:%d:65536", start)
+	res := testkit.Run(t, testkit.Contain(t), "run", "--userns", "--uidmap", m, "--gidmap", m, "--name", name,
+		"--dns", "192.0.2.53", "--rootfs", rootfs, "--", "sh", "-c",
+		"cat /proc/self/uid_map; ip -4 -o addr show eth0 | cut -d' ' -f7; grep -v '^#' /etc/resolv.conf; tail -1 /etc/hosts")
+	if res.Code != 0 {
+		t.Fatalf("contain run --userns on the default network: %s", res)
+	}
+	f := strings.Fields(res.Stdout)
+	if len(f) != 8 {
+		t.Fatalf("want uid_map, address, nameserver and hosts line, got %q", res.Stdout)
+	}
+	addr, _, _ := strings.Cut(f[3], "/")
+	want := []string{"0", fmt.Sprint(start), "65536", addr + "/24", "nameserver", "192.0.2.53", addr, name}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("inside (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(addr, "10.") {
+		t.Errorf("eth0 has %q, want an address of the default network", f[3])
+	}
+	if _, err := state.Load(name); err == nil {
+		t.Errorf("the record of %s was left", name)
+	}
+	if _, err := os.Stat(filepath.Join("/run/contain/net", name)); !os.IsNotExist(err) {
+		t.Errorf("the container's hosts and resolv.conf were left: %v", err)
+	}
+	if st, err := os.Stat("/run/contain"); err == nil && st.Mode().Perm()&0o077 != 0 {
+		t.Errorf("/run/contain is %v, want it closed to others (0700)", st.Mode().Perm())
+	}
+}
+
 // TestRunUsernsBadInput checks each refused map: one line, exit status
 // 125, no record left and nothing mounted.
 func TestRunUsernsBadInput(t *testing.T) {
