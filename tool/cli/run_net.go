@@ -60,6 +60,9 @@ func (n netFeature) setup(spec *runSpec) error {
 	if mode.kind != "bridge" && len(n.f.Publish) > 0 {
 		return fmt.Errorf("-p publishes through a bridge network's NAT: drop it, or use --net bridge")
 	}
+	if (mode.kind == "none" || mode.kind == "host") && n.f.Net != "" && len(n.f.DNS) > 0 {
+		return fmt.Errorf("--dns writes the resolv.conf of a bridge or ovs network; with --net %s the rootfs's own is used: drop --dns, or use --net bridge", mode.kind)
+	}
 	var dns []netip.Addr
 	for _, s := range n.f.DNS {
 		a, err := netip.ParseAddr(s)
@@ -69,11 +72,11 @@ func (n netFeature) setup(spec *runSpec) error {
 		dns = append(dns, a)
 	}
 	// Without root (chapter 06) there is no bridge, veth or NAT to make:
-	// the default becomes an empty namespace, and asking for more is an
-	// error.
+	// the default network is refused rather than silently replaced, so
+	// that nobody mistakes an empty namespace for a network.
 	rootless := os.Geteuid() != 0
 	if rootless && n.f.Net == "" {
-		mode = netMode{kind: "none"}
+		return fmt.Errorf("the default network is a bridge, and bridges, veths and NAT need root: use --net none for an empty network namespace (--net host cannot go with --userns)")
 	}
 	if rootless && (mode.kind == "bridge" || mode.kind == "ovs") {
 		return fmt.Errorf("--net %s needs root (links, bridges and NAT belong to the host): run as root, or use --net none", n.f.Net)
