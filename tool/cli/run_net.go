@@ -148,6 +148,15 @@ func (n netFeature) setup(spec *runSpec) error {
 	spec.cfg.BindFiles["/etc/hosts"] = filepath.Join(dir, "hosts")
 	// 4. In the parent, with the child's pid: veth, address, rules.
 	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error {
+		// The record names the network and ports before Attach makes
+		// anything: a contain killed halfway through it leaves a lease
+		// and rules that the orphan cleaner then finds.
+		if err := spec.record.SetExtra("network", &network.Attachment{Network: nw.Name, Driver: nw.Driver, Ports: ports}); err != nil {
+			return err
+		}
+		if err := spec.record.Save(); err != nil {
+			return err
+		}
 		a, err := network.Attach(nw, name, pid, ports)
 		if err != nil {
 			return err
