@@ -34,8 +34,9 @@ if [ "${1:-}" = --test ]; then
 fi
 # end excerpt
 # Chapter 08: NAT and published ports with nftables (iptables for the
-# fallback), and Open vSwitch for run --net ovs=NAME.
-packages+=(nftables iptables openvswitch-switch)
+# fallback), Open vSwitch for run --net ovs=NAME, and passt for pasta,
+# the default network of a rootless container.
+packages+=(nftables iptables openvswitch-switch passt)
 # The VM test (scripts/vm-test.sh) puts these same packages in its image.
 if [ -n "${PROVISION_PRINT_PACKAGES:-}" ]; then
 	printf '%s\n' "${packages[@]}"

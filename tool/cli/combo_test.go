@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,11 +105,13 @@ var comboFactors = []comboFactor{
 		},
 	},
 	{
-		name: "net", values: []string{"none", "host", "bridge", "ovs"}, // chapter 08
+		// "default" is no --net, as a reader meets it: the contain0
+		// bridge as root, pasta's user-mode network rootless.
+		name: "net", values: []string{"none", "host", "default", "ovs"}, // chapter 08
 		flags: func(c *comboCase, v string) []string {
 			switch v {
-			case "bridge":
-				return nil // the default network, as a reader meets it
+			case "default":
+				return nil
 			case "ovs":
 				return []string{"--net", "ovs=" + c.env.ovsNet}
 			}
@@ -125,7 +126,11 @@ var comboFactors = []comboFactor{
 				if diff := cmp.Diff(map[string][]string{"lo": {"127.0.0.1/8"}}, c.rep.Addrs); diff != "" || c.rep.Gateway != "" {
 					t.Errorf("--net none: gateway %q, addresses (-want +got):\n%s", c.rep.Gateway, diff)
 				}
-			case "bridge", "ovs":
+			case "default", "ovs":
+				if c.row["userns"] == "rootless" {
+					checkPasta(t, c)
+					return
+				}
 				subnet := netip.MustParsePrefix("10.213.0.0/16") // network.DefaultSubnets
 				if v == "ovs" {
 					subnet = c.env.ovsSubnet
@@ -189,7 +194,7 @@ var comboFactors = []comboFactor{
 			switch {
 			case v == "on":
 				want = []string{comboDNS}
-			case c.row["net"] == "bridge" || c.row["net"] == "ovs":
+			case c.row["userns"] != "rootless" && (c.row["net"] == "default" || c.row["net"] == "ovs"):
 				want = nameservers(t, "/etc/resolv.conf", true) // the host's, less loopback
 			default:
 				want = nameservers(t, filepath.Join(c.rootfsDir(), "etc/resolv.conf"), false) // the rootfs's own
@@ -312,12 +317,24 @@ var comboFactors = []comboFactor{
 var comboExcluded = [][2]string{
 	// A user namespace needs a network namespace of its own for /sys.
 	{"net=host", "userns=on|rootless"},
-	// An ordinary user can make no bridge, veth, rule or cgroup node.
-	{"userns=rootless", "net=bridge|ovs"},
+	// An ordinary user can make no bridge, veth, rule or cgroup node,
+	// nor bind a resolv.conf of its own (see pastaSetup).
+	{"userns=rootless", "net=ovs"},
 	{"userns=rootless", "limits=on"},
-	// -p is the bridge's NAT; --dns writes a network's resolv.conf.
+	{"userns=rootless", "dns=on"},
+	// -p is the bridge's NAT (or pasta's); --dns writes a network's
+	// resolv.conf.
 	{"net=none|host|ovs", "publish=on"},
 	{"net=none|host", "dns=on"},
+}
+
+// checkPasta checks a rootless container's default network: pasta's
+// eth0, with one address and a default route, copies of the host's.
+func checkPasta(t *testing.T, c *comboCase) {
+	t.Helper()
+	if addrs := c.rep.Addrs["eth0"]; len(addrs) != 1 || c.rep.Gateway == "" {
+		t.Errorf("rootless default network: eth0 %v, gateway %q: want pasta's address and route", addrs, c.rep.Gateway)
+	}
 }
 
 // rootfsDir is the rootfs the case runs in.
@@ -340,18 +357,10 @@ func (c *comboCase) args(cmd ...string) []string {
 // command makes the contain process of the case, as root or as the
 // rootless user.
 func (c *comboCase) command(t *testing.T, cmd ...string) *exec.Cmd {
-	bin := testkit.Contain(t)
 	if c.row["userns"] == "rootless" {
-		bin = c.env.bin
+		return c.env.user.command(c.env.bin, c.args(cmd...)...)
 	}
-	x := exec.Command(bin, c.args(cmd...)...)
-	if c.row["userns"] == "rootless" {
-		u := c.env.user
-		x.Dir = "/"
-		x.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "USER=" + u.name}
-		x.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
-	}
-	return x
+	return exec.Command(testkit.Contain(t), c.args(cmd...)...)
 }
 
 // subuidHasRoot tells whether /etc/subuid gives root a range, which
@@ -385,11 +394,7 @@ func nameservers(t *testing.T, path string, dropLoopback bool) []string {
 func newComboEnv(t *testing.T) *comboEnv {
 	t.Helper()
 	env := &comboEnv{rootfs: testkit.Rootfs(t), hostNS: map[string]string{}}
-	for _, d := range []string{filepath.Dir(env.rootfs), filepath.Dir(filepath.Dir(env.rootfs))} {
-		if err := os.Chmod(d, 0o755); err != nil { // as /var/lib/contain/rootfs
-			t.Fatal(err)
-		}
-	}
+	openParents(t, env.rootfs)
 	env.user = newRootlessUser(t)
 	env.userRootfs = userRootfs(t, env.user.start)
 	env.bin = testkit.WorldExecutable(t, testkit.Contain(t))

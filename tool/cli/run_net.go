@@ -72,11 +72,12 @@ func (n netFeature) setup(spec *runSpec) error {
 		dns = append(dns, a)
 	}
 	// Without root (chapter 06) there is no bridge, veth or NAT to make:
-	// the default network is refused rather than silently replaced, so
-	// that nobody mistakes an empty namespace for a network.
+	// the default network is pasta's, a user-mode one, as rootless
+	// podman's is; without pasta, an error rather than an empty
+	// namespace that nobody would mistake for a network.
 	rootless := os.Geteuid() != 0
 	if rootless && n.f.Net == "" {
-		return fmt.Errorf("the default network is a bridge, and bridges, veths and NAT need root: use --net none for an empty network namespace (--net host cannot go with --userns)")
+		return pastaSetup(spec, n.f)
 	}
 	if rootless && (mode.kind == "bridge" || mode.kind == "ovs") {
 		return fmt.Errorf("--net %s needs root (links, bridges and NAT belong to the host): run as root, or use --net none", n.f.Net)
@@ -177,6 +178,39 @@ func (n netFeature) setup(spec *runSpec) error {
 	return nil
 }
 
+// pastaSetup gives a rootless container the default network through
+// pasta (see network.Pasta), once the parent has written the maps: pasta
+// enters the user namespace, which needs them. The container keeps its
+// rootfs's resolv.conf and hosts: a rootless contain cannot make the
+// detached mounts that would bind its own (open_tree needs CAP_SYS_ADMIN
+// where the host's files are), and pasta reaches the host's name servers.
+func pastaSetup(spec *runSpec, f *NetFlags) error {
+	if !network.HasPasta() {
+		return fmt.Errorf("a rootless container's default network is pasta's, and pasta is missing: install Debian's passt package, or use --net none for an empty network namespace (--net host cannot go with --userns)")
+	}
+	if len(f.DNS) > 0 {
+		return fmt.Errorf("--dns writes the resolv.conf of a bridge or ovs network, which need root: drop --dns to keep the rootfs's own")
+	}
+	var ports []network.Port
+	for _, s := range f.Publish {
+		p, err := network.ParsePort(s)
+		if err != nil {
+			return err
+		}
+		ports = append(ports, p)
+	}
+	spec.opts.Cloneflags |= unix.CLONE_NEWNET
+	// The record names pasta's pid file before pasta exists, so that the
+	// orphan cleaner stops a pasta whose contain was killed.
+	pidFile := filepath.Join(state.Dir, spec.record.Name+".pasta")
+	if err := spec.record.SetExtra("pasta", pidFile); err != nil {
+		return err
+	}
+	spec.undo = append(spec.undo, func() error { return network.StopPasta(pidFile) })
+	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error { return network.Pasta(pid, ports, pidFile) })
+	return nil
+}
+
 func init() {
 	orphanCleaners["network"] = func(c *state.Container) error {
 		var a network.Attachment
@@ -185,7 +219,23 @@ func init() {
 		if !ok || err != nil {
 			return err
 		}
-		return network.Detach(&a, c.Name)
+		// After a SIGKILL, unlike at a container's end, the host end is
+		// deleted too: the kernel would destroy the pair with the
+		// namespace, but in deferred work, a moment later, and a
+		// cleaner's work is done when it returns. Only the next contain
+		// pays for the wait.
+		err = network.Detach(&a, c.Name)
+		if a.Veth != "" {
+			err = errors.Join(err, network.DeleteLink(a.Veth))
+		}
+		return err
+	}
+	orphanCleaners["pasta"] = func(c *state.Container) error {
+		var pidFile string
+		if ok, err := c.GetExtra("pasta", &pidFile); !ok || err != nil {
+			return err
+		}
+		return network.StopPasta(pidFile)
 	}
 	orphanScanners["network"] = func(w io.Writer) error {
 		removed, err := network.Reset()

@@ -302,10 +302,8 @@ func Attach(n *Network, container string, pid int, ports []Port) (a *Attachment,
 }
 
 // Detach frees what Attach made for container, once it has ended: its
-// lease, its OVS port, the rules of its ports, and the host end of its
-// veth pair. The kernel destroys the pair with the container's network
-// namespace (veth(4)), but in deferred work, a moment after the last
-// process is gone: deleting it here means it is gone when Detach returns.
+// lease, its OVS port, the rules of its ports. The veth pair needs nothing:
+// the kernel destroys it with the container's network namespace (veth(4)).
 // a may name only the network and the ports, as recorded before Attach
 // began (the veth's name comes from Attach): Release finds the lease by
 // container, and the rules follow the leases.
@@ -320,9 +318,6 @@ func Detach(a *Attachment, container string) error {
 	errs = append(errs, err)
 	if a.Driver == DriverOVS && a.Veth != "" {
 		errs = append(errs, DeleteOVSPort(a.Network, a.Veth))
-	}
-	if a.Veth != "" {
-		errs = append(errs, DeleteLink(a.Veth))
 	}
 	if len(a.Ports) > 0 {
 		errs = append(errs, Sync())
