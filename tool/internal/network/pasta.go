@@ -38,9 +38,11 @@ func HasPasta() bool {
 //
 // pasta writes its own pid to pidFile, for StopPasta.
 //
-// Equivalent to: pasta --config-net --quiet --pid $pidfile -t $host:$ctr $pid
+// Equivalent to: pasta --config-net --quiet --pid $pidfile --ns-ifname eth0 -t $host:$ctr $pid
 func Pasta(pid int, ports []Port, pidFile string) error {
-	args := []string{"--config-net", "--quiet", "--pid", pidFile}
+	// eth0, as on a bridge: pasta would name it after the host's own
+	// interface (ens3 in a VM).
+	args := []string{"--config-net", "--quiet", "--pid", pidFile, "--ns-ifname", CtrLink}
 	tcp, udp := []string{}, []string{}
 	for _, p := range ports {
 		spec := fmt.Sprintf("%d:%d", p.HostPort, p.CtrPort)
