@@ -34,8 +34,9 @@ if [ "${1:-}" = --test ]; then
 fi
 # end excerpt
 # Chapter 08: NAT and published ports with nftables (iptables for the
-# fallback), and Open vSwitch for run --net ovs=NAME.
-packages+=(nftables iptables openvswitch-switch)
+# fallback), Open vSwitch for run --net ovs=NAME, and passt for pasta,
+# the default network of a rootless container.
+packages+=(nftables iptables openvswitch-switch passt)
 # What only the host of the suite needs: the VM stage
 # (scripts/vm-test.sh) builds an image with debootstrap, writes it with
 # mkfs.ext4 -d (e2fsprogs) and boots it with qemu; vagrant validates the

@@ -53,7 +53,9 @@ func (c *InfoCmd) Run(g *Globals) error {
 // traffic counters of the veth, as lxc-info shows them.
 func netInfo(c *state.Container) ([]infoLine, error) {
 	var a network.Attachment
-	if ok, err := c.GetExtra("network", &a); !ok || err != nil {
+	// No address yet: the record names the network before Attach leases
+	// one (see netFeature.setup).
+	if ok, err := c.GetExtra("network", &a); !ok || err != nil || !a.IP.IsValid() {
 		return nil, err
 	}
 	lines := []infoLine{{"IP:", a.IP.String()}, {"Link:", a.Veth}}

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"time"
-
-	"github.com/contain-dev/contain/tool/internal/state"
+	"strings"
 )
 
 // ResetCmd is `contain reset`: it puts the host back after containers
@@ -26,25 +24,12 @@ func (c *ResetCmd) Run(g *Globals) error {
 	if err := requireRoot("reset", "removing cgroups, mounts and links needs root"); err != nil {
 		return err
 	}
-	cs, err := state.List()
-	if err != nil {
-		return err
-	}
 	failed := false
-	for _, ct := range cs {
-		if ct.Alive() || (ct.Pid == 0 && time.Since(ct.Created) < time.Minute) {
-			continue // running, or being started by another contain
+	if err := cleanOrphans(g.Stdout); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(g.Stderr, "contain: %s\n", line)
 		}
-		for _, concern := range sortedKeys(orphanCleaners) {
-			if err := orphanCleaners[concern](ct); err != nil {
-				fmt.Fprintf(g.Stderr, "contain: clean %s of dead container %s: %v\n", concern, ct.Name, err)
-				failed = true
-			}
-		}
-		if err := state.Remove(ct.Name); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.Stdout, "removed dead container %s\n", ct.Name)
+		failed = true
 	}
 	for _, concern := range sortedKeys(orphanScanners) {
 		if err := orphanScanners[concern](g.Stdout); err != nil {

@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/contain-dev/contain/tool/internal/initstage"
@@ -92,7 +94,10 @@ func (c *RunCmd) Run(g *Globals) (err error) {
 	if err != nil {
 		return err
 	}
-	cleanOrphans()
+	// Failures are reported but do not stop the new container.
+	if err := cleanOrphans(nil); err != nil {
+		fmt.Fprintln(g.Stderr, "contain: warning:", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 	spec := &runSpec{
 		cfg: initstage.Config{
 			Mode:     initstage.ModeRun,
@@ -137,26 +142,42 @@ func (c *RunCmd) Run(g *Globals) (err error) {
 	return start(spec.cfg, spec.opts)
 }
 
-// cleanOrphans removes what containers whose contain was killed left
-// behind: their records, and through orphanCleaners, their cgroups, links
-// and rules. Failures are reported but do not stop the new container.
-func cleanOrphans() {
+// cleanOrphans removes what containers whose contain died left behind:
+// their records, and through orphanCleaners, their cgroups, links and
+// rules. A record is an orphan as soon as no process holds its lock
+// (state.Create), at once after a SIGKILL; one whose contain lives,
+// starting or running, is never touched. Each removed container is
+// reported on removed, when not nil. It returns the cleaners' failures,
+// joined, after trying them all.
+func cleanOrphans(removed io.Writer) error {
 	cs, err := state.List()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "contain: warning: list containers:", err)
-		return
+		return err
 	}
+	var errs []error
 	for _, c := range cs {
-		if c.Alive() || (c.Pid == 0 && time.Since(c.Created) < time.Minute) {
+		release, err := c.Claim()
+		if errors.Is(err, state.ErrOwned) {
 			continue // running, or being started by another contain
 		}
-		for concern, clean := range orphanCleaners {
-			if err := clean(c); err != nil {
-				fmt.Fprintf(os.Stderr, "contain: warning: clean %s of dead container %s: %v\n", concern, c.Name, err)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, concern := range sortedKeys(orphanCleaners) {
+			if err := orphanCleaners[concern](c); err != nil {
+				errs = append(errs, fmt.Errorf("clean %s of dead container %s: %w", concern, c.Name, err))
 			}
 		}
-		state.Remove(c.Name)
+		err = state.Remove(c.Name)
+		release()
+		if err != nil {
+			errs = append(errs, err)
+		} else if removed != nil {
+			fmt.Fprintf(removed, "removed dead container %s\n", c.Name)
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // randomName makes a container name when --name is not given.

@@ -142,6 +142,10 @@ func (f cgroupFeature) setup(spec *runSpec) error {
 		return cg, nil
 	}
 	if lay.Mode == cgroup.V2 {
+		// Made now, before the clone: the record must name it first.
+		if err := spec.record.Save(); err != nil {
+			return err
+		}
 		cg, err := create()
 		if err != nil {
 			return err

@@ -60,6 +60,9 @@ func (n netFeature) setup(spec *runSpec) error {
 	if mode.kind != "bridge" && len(n.f.Publish) > 0 {
 		return fmt.Errorf("-p publishes through a bridge network's NAT: drop it, or use --net bridge")
 	}
+	if (mode.kind == "none" || mode.kind == "host") && n.f.Net != "" && len(n.f.DNS) > 0 {
+		return fmt.Errorf("--dns writes the resolv.conf of a bridge or ovs network; with --net %s the rootfs's own is used: drop --dns, or use --net bridge", mode.kind)
+	}
 	var dns []netip.Addr
 	for _, s := range n.f.DNS {
 		a, err := netip.ParseAddr(s)
@@ -69,11 +72,12 @@ func (n netFeature) setup(spec *runSpec) error {
 		dns = append(dns, a)
 	}
 	// Without root (chapter 06) there is no bridge, veth or NAT to make:
-	// the default becomes an empty namespace, and asking for more is an
-	// error.
+	// the default network is pasta's, a user-mode one, as rootless
+	// podman's is; without pasta, an error rather than an empty
+	// namespace that nobody would mistake for a network.
 	rootless := os.Geteuid() != 0
 	if rootless && n.f.Net == "" {
-		mode = netMode{kind: "none"}
+		return pastaSetup(spec, n.f)
 	}
 	if rootless && (mode.kind == "bridge" || mode.kind == "ovs") {
 		return fmt.Errorf("--net %s needs root (links, bridges and NAT belong to the host): run as root, or use --net none", n.f.Net)
@@ -121,9 +125,10 @@ func (n netFeature) setup(spec *runSpec) error {
 	if nw.Driver != mode.kind {
 		return fmt.Errorf("network %s is an %s network: use --net %s=%s", nw.Name, nw.Driver, nw.Driver, nw.Name)
 	}
-	// 3. resolv.conf and hosts, bound over the rootfs's: their paths go
-	//    into the Config now, hosts gets its content once the address is
-	//    leased.
+	// 3. resolv.conf and hosts, bound over the rootfs's: both exist now,
+	//    because Start opens them before the child runs (see
+	//    rootfs.OpenTree); hosts gets its content, in the same inode, once
+	//    the address is leased.
 	name := spec.record.Name
 	dir := filepath.Join(netFilesDir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -134,6 +139,9 @@ func (n netFeature) setup(spec *runSpec) error {
 	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), network.ResolvConf(hostResolv, dns), 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), nil, 0o644); err != nil {
+		return err
+	}
 	if spec.cfg.BindFiles == nil {
 		spec.cfg.BindFiles = map[string]string{}
 	}
@@ -141,6 +149,15 @@ func (n netFeature) setup(spec *runSpec) error {
 	spec.cfg.BindFiles["/etc/hosts"] = filepath.Join(dir, "hosts")
 	// 4. In the parent, with the child's pid: veth, address, rules.
 	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error {
+		// The record names the network and ports before Attach makes
+		// anything: a contain killed halfway through it leaves a lease
+		// and rules that the orphan cleaner then finds.
+		if err := spec.record.SetExtra("network", &network.Attachment{Network: nw.Name, Driver: nw.Driver, Ports: ports}); err != nil {
+			return err
+		}
+		if err := spec.record.Save(); err != nil {
+			return err
+		}
 		a, err := network.Attach(nw, name, pid, ports)
 		if err != nil {
 			return err
@@ -161,6 +178,39 @@ func (n netFeature) setup(spec *runSpec) error {
 	return nil
 }
 
+// pastaSetup gives a rootless container the default network through
+// pasta (see network.Pasta), once the parent has written the maps: pasta
+// enters the user namespace, which needs them. The container keeps its
+// rootfs's resolv.conf and hosts: a rootless contain cannot make the
+// detached mounts that would bind its own (open_tree needs CAP_SYS_ADMIN
+// where the host's files are), and pasta reaches the host's name servers.
+func pastaSetup(spec *runSpec, f *NetFlags) error {
+	if !network.HasPasta() {
+		return fmt.Errorf("a rootless container's default network is pasta's, and pasta is missing: install Debian's passt package, or use --net none for an empty network namespace (--net host cannot go with --userns)")
+	}
+	if len(f.DNS) > 0 {
+		return fmt.Errorf("--dns writes the resolv.conf of a bridge or ovs network, which need root: drop --dns to keep the rootfs's own")
+	}
+	var ports []network.Port
+	for _, s := range f.Publish {
+		p, err := network.ParsePort(s)
+		if err != nil {
+			return err
+		}
+		ports = append(ports, p)
+	}
+	spec.opts.Cloneflags |= unix.CLONE_NEWNET
+	// The record names pasta's pid file before pasta exists, so that the
+	// orphan cleaner stops a pasta whose contain was killed.
+	pidFile := filepath.Join(state.Dir, spec.record.Name+".pasta")
+	if err := spec.record.SetExtra("pasta", pidFile); err != nil {
+		return err
+	}
+	spec.undo = append(spec.undo, func() error { return network.StopPasta(pidFile) })
+	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error { return network.Pasta(pid, ports, pidFile) })
+	return nil
+}
+
 func init() {
 	orphanCleaners["network"] = func(c *state.Container) error {
 		var a network.Attachment
@@ -169,7 +219,23 @@ func init() {
 		if !ok || err != nil {
 			return err
 		}
-		return network.Detach(&a, c.Name)
+		// After a SIGKILL, unlike at a container's end, the host end is
+		// deleted too: the kernel would destroy the pair with the
+		// namespace, but in deferred work, a moment later, and a
+		// cleaner's work is done when it returns. Only the next contain
+		// pays for the wait.
+		err = network.Detach(&a, c.Name)
+		if a.Veth != "" {
+			err = errors.Join(err, network.DeleteLink(a.Veth))
+		}
+		return err
+	}
+	orphanCleaners["pasta"] = func(c *state.Container) error {
+		var pidFile string
+		if ok, err := c.GetExtra("pasta", &pidFile); !ok || err != nil {
+			return err
+		}
+		return network.StopPasta(pidFile)
 	}
 	orphanScanners["network"] = func(w io.Writer) error {
 		removed, err := network.Reset()

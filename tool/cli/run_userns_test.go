@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -40,12 +42,20 @@ func userRootfs(t *testing.T, start uint32) string {
 	if out, err := exec.Command("chown", "-hR", owner, rootfs).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v %s", err, out)
 	}
+	openParents(t, rootfs)
+	return rootfs
+}
+
+// openParents opens the two directories above a test's rootfs
+// (t.TempDir makes them 0700) to all, as /var/lib/contain/rootfs is: a
+// container's root mapped to another uid must reach the rootfs.
+func openParents(t *testing.T, rootfs string) {
+	t.Helper()
 	for _, d := range []string{filepath.Dir(rootfs), filepath.Dir(filepath.Dir(rootfs))} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return rootfs
 }
 
 // ownerOf returns the uid and gid of path as the host sees them.
@@ -130,6 +140,50 @@ func TestRunUsernsDefault(t *testing.T) {
 	}
 }
 
+// TestRunUsernsDefaultNetwork runs a user namespace on the default bridge
+// network, as a reader of chapter 06 does after chapter 08: the init
+// stage is root of a namespace mapped to an unprivileged uid and cannot
+// reach /run/contain, yet its /etc/hosts and /etc/resolv.conf are bound
+// from there (issue: "bind /run/contain/net/NAME/hosts on /etc/hosts:
+// permission denied").
+func TestRunUsernsDefaultNetwork(t *testing.T) {
+	testkit.RequireRoot(t)
+	testkit.CheckHostMounts(t)
+	checkNetClean(t)
+	rootfs := testkit.Rootfs(t) // owned by the host's root, as the default one
+	openParents(t, rootfs)
+	name := uniqueName(t, "usernet")
+	start := uniqueRange()
+	m := fmt.Sprintf("0:%d:65536", start)
+	res := testkit.Run(t, testkit.Contain(t), "run", "--userns", "--uidmap", m, "--gidmap", m, "--name", name,
+		"--dns", "192.0.2.53", "--rootfs", rootfs, "--", "sh", "-c",
+		"cat /proc/self/uid_map; ip -4 -o addr show eth0 | cut -d' ' -f7; grep -v '^#' /etc/resolv.conf; tail -1 /etc/hosts")
+	if res.Code != 0 {
+		t.Fatalf("contain run --userns on the default network: %s", res)
+	}
+	f := strings.Fields(res.Stdout)
+	if len(f) != 8 {
+		t.Fatalf("want uid_map, address, nameserver and hosts line, got %q", res.Stdout)
+	}
+	addr, _, _ := strings.Cut(f[3], "/")
+	want := []string{"0", fmt.Sprint(start), "65536", addr + "/24", "nameserver", "192.0.2.53", addr, name}
+	if diff := cmp.Diff(want, f); diff != "" {
+		t.Errorf("inside (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(addr, "10.") {
+		t.Errorf("eth0 has %q, want an address of the default network", f[3])
+	}
+	if _, err := state.Load(name); err == nil {
+		t.Errorf("the record of %s was left", name)
+	}
+	if _, err := os.Stat(filepath.Join("/run/contain/net", name)); !os.IsNotExist(err) {
+		t.Errorf("the container's hosts and resolv.conf were left: %v", err)
+	}
+	if st, err := os.Stat("/run/contain"); err == nil && st.Mode().Perm()&0o077 != 0 {
+		t.Errorf("/run/contain is %v, want it closed to others (0700)", st.Mode().Perm())
+	}
+}
+
 // TestRunUsernsBadInput checks each refused map: one line, exit status
 // 125, no record left and nothing mounted.
 func TestRunUsernsBadInput(t *testing.T) {
@@ -209,16 +263,27 @@ func newRootlessUser(t *testing.T) rootlessUser {
 	return u
 }
 
-// run runs bin with args as the user, with no supplementary group and an
-// environment of its own, from "/".
-func (u rootlessUser) run(t *testing.T, bin string, args ...string) testkit.Result {
-	t.Helper()
-	var stdout, stderr strings.Builder
+// command makes the command bin with args as the user, with no
+// supplementary group and an environment of its own, from "/".
+func (u rootlessUser) command(bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = "/"
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "USER=" + u.name}
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
+	return cmd
+}
+
+// run runs bin with args as the user (see command).
+func (u rootlessUser) run(t *testing.T, bin string, args ...string) testkit.Result {
+	t.Helper()
+	return u.runCmd(t, u.command(bin, args...))
+}
+
+// runCmd runs cmd, made by command, and returns its result.
+func (u rootlessUser) runCmd(t *testing.T, cmd *exec.Cmd) testkit.Result {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res := testkit.Result{Stdout: stdout.String(), Stderr: stderr.String()}
 	var ee *exec.ExitError
@@ -226,7 +291,7 @@ func (u rootlessUser) run(t *testing.T, bin string, args ...string) testkit.Resu
 	case errorsAs(err, &ee):
 		res.Code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("%s as %s: %v", bin, u.name, err)
+		t.Fatalf("%s as %s: %v", cmd.Path, u.name, err)
 	}
 	return res
 }
@@ -279,6 +344,85 @@ func TestRunRootless(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(state.DefaultDir(int(u.uid), "")); len(ents) != 0 {
 		t.Errorf("records left after the runs: %v", ents)
+	}
+}
+
+// TestRunRootlessDefaultNetwork runs a rootless container without --net:
+// pasta's user-mode network, through which the container reaches a
+// listener on the host's loopback at the gateway's address, and through
+// which a port published with -p reaches the container. Without pasta,
+// and with --dns, it is one line saying what to do.
+func TestRunRootlessDefaultNetwork(t *testing.T) {
+	testkit.RequireRoot(t) // to create the user
+	testkit.CheckHostMounts(t)
+	checkNetClean(t)
+	u := newRootlessUser(t)
+	bin := testkit.WorldExecutable(t, testkit.Contain(t))
+	rootfs := userRootfs(t, u.start)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "hello from the host")
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	res := u.run(t, bin, "run", "--userns", "--rootfs", rootfs, "--", "sh", "-c",
+		// timeout: busybox nc waits for the end of the connection, which
+		// bookworm's pasta does not always pass on once the host closes.
+		fmt.Sprintf("ip -4 -o addr show eth0 | wc -l; gw=$(ip route | awk '/^default/ {print $3}'); timeout 5 nc $gw %d; true", port))
+	if res.Code != 0 {
+		t.Fatalf("contain run --userns as %s: %s", u.name, res)
+	}
+	if lines := strings.SplitN(res.Stdout, "\n", 3); len(lines) < 2 || lines[0] != "1" || lines[1] != "hello from the host" {
+		t.Errorf("eth0's addresses and the host's loopback at the gateway: %q, want \"1\\nhello from the host\\n\"", res.Stdout)
+	}
+
+	hostPort := 18600 + int(rangeSeq.Add(1)%100)
+	srv := u.command(bin, "run", "--userns", "--rootfs", rootfs, "-p", fmt.Sprintf("%d:80", hostPort), "--",
+		"sh", "-c", "trap exit TERM; nc -ll -p 80 -e echo pong & wait")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got, err = dial(fmt.Sprintf("127.0.0.1:%d", hostPort)); err == nil {
+			break
+		}
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+	if got != "pong\n" {
+		t.Errorf("-p %d:80 of a rootless container, from the host: %q, %v", hostPort, got, err)
+	}
+
+	res = u.run(t, bin, "run", "--userns", "--dns", "192.0.2.53", "--rootfs", rootfs, "--", "true")
+	checkOneLineError(t, res, 125, "contain: --dns writes the resolv.conf of a bridge or ovs network, which need root: drop --dns to keep the rootfs's own")
+	// Without pasta on PATH (newuidmap is not needed before the check).
+	noPasta := u.command(bin, "run", "--userns", "--rootfs", rootfs, "--", "true")
+	noPasta.Env[0] = "PATH=/nonexistent"
+	checkOneLineError(t, u.runCmd(t, noPasta), 125,
+		"contain: a rootless container's default network is pasta's, and pasta is missing: install Debian's passt package, or use --net none for an empty network namespace (--net host cannot go with --userns)")
+	if ents, _ := os.ReadDir(state.DefaultDir(int(u.uid), "")); len(ents) != 0 {
+		t.Errorf("records left: %v", ents)
+	}
+	// Zombies included: init reaps the stopped pasta a moment later.
+	var left []byte
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if left, _ = exec.Command("pgrep", "-u", fmt.Sprint(u.uid)).Output(); len(left) == 0 {
+			break
+		}
+	}
+	if len(left) != 0 {
+		t.Errorf("processes of %s left (a pasta?): %s", u.name, left)
 	}
 }
 

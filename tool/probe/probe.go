@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -65,6 +67,30 @@ type Report struct {
 	Pids []int `json:"pids"`
 	// ProcMounted tells whether /proc looks like a procfs (it has /proc/self).
 	ProcMounted bool `json:"proc_mounted"`
+
+	// Init is the command line of pid 1 as this process sees it, from
+	// /proc/1/cmdline: the command itself, or contain's init stage
+	// (chapters 04 and 05).
+	Init []string `json:"init,omitempty"`
+	// Uptime is the first field of /proc/uptime, CLOCK_BOOTTIME in
+	// seconds, which a time namespace offsets (chapter 04).
+	Uptime float64 `json:"uptime,omitempty"`
+	// UIDMap and GIDMap are the lines of /proc/self/uid_map and gid_map,
+	// "INSIDE OUTSIDE LENGTH" with single spaces (chapter 06).
+	UIDMap []string `json:"uid_map,omitempty"`
+	GIDMap []string `json:"gid_map,omitempty"`
+	// Cgroup maps the limit files visible under /sys/fs/cgroup, such as
+	// "memory.max" or "pids/pids.max", to their content (chapter 07).
+	Cgroup map[string]string `json:"cgroup,omitempty"`
+	// Addrs maps each interface to its IPv4 addresses in CIDR form, and
+	// Gateway is the default route's IPv4 gateway, from /proc/net/route,
+	// or "" (chapter 08).
+	Addrs   map[string][]string `json:"addrs,omitempty"`
+	Gateway string              `json:"gateway,omitempty"`
+	// Nameservers are the nameserver lines of /etc/resolv.conf and Hosts
+	// the lines of /etc/hosts that are not comments (chapter 08).
+	Nameservers []string `json:"nameservers,omitempty"`
+	Hosts       []string `json:"hosts,omitempty"`
 	// Errors collects what could not be read, so a probe in a half-built
 	// container still reports the rest.
 	Errors []string `json:"errors,omitempty"`
@@ -122,7 +148,86 @@ func Collect() Report {
 		}
 		sort.Ints(r.Pids)
 	}
+	collectMore(&r)
 	return r
+}
+
+// cgroupLimitFiles are the files Collect reads under /sys/fs/cgroup, at
+// its top (cgroup v2) and one directory down (a v1 hierarchy).
+var cgroupLimitFiles = []string{"memory.max", "memory.limit_in_bytes", "pids.max", "cpu.max", "cpu.cfs_quota_us"}
+
+// collectMore fills the fields later chapters added. What is missing
+// stays empty: a container without a network has no resolv.conf of its
+// own, one without limits shows no cgroupfs.
+func collectMore(r *Report) {
+	if b, err := os.ReadFile("/proc/1/cmdline"); err == nil {
+		r.Init = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	}
+	if b, err := os.ReadFile("/proc/uptime"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			r.Uptime, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	r.UIDMap = fieldLines("/proc/self/uid_map", "")
+	r.GIDMap = fieldLines("/proc/self/gid_map", "")
+	for _, name := range cgroupLimitFiles {
+		for _, pat := range []string{"/sys/fs/cgroup/" + name, "/sys/fs/cgroup/*/" + name} {
+			paths, _ := filepath.Glob(pat)
+			for _, p := range paths {
+				if b, err := os.ReadFile(p); err == nil {
+					if r.Cgroup == nil {
+						r.Cgroup = map[string]string{}
+					}
+					r.Cgroup[strings.TrimPrefix(p, "/sys/fs/cgroup/")] = strings.TrimSpace(string(b))
+				}
+			}
+		}
+	}
+	if ifs, err := net.Interfaces(); err == nil {
+		r.Addrs = map[string][]string{}
+		for _, i := range ifs {
+			as, _ := i.Addrs()
+			r.Addrs[i.Name] = []string{}
+			for _, a := range as {
+				if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+					r.Addrs[i.Name] = append(r.Addrs[i.Name], n.String())
+				}
+			}
+		}
+	}
+	// /proc/net/route: Iface Destination Gateway ..., hex in host order.
+	for _, l := range fieldLines("/proc/net/route", "Iface") {
+		f := strings.Fields(l)
+		if len(f) > 2 && f[1] == "00000000" {
+			if g, err := strconv.ParseUint(f[2], 16, 32); err == nil {
+				r.Gateway = netip.AddrFrom4([4]byte{byte(g), byte(g >> 8), byte(g >> 16), byte(g >> 24)}).String()
+			}
+		}
+	}
+	for _, l := range fieldLines("/etc/resolv.conf", "#") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == "nameserver" {
+			r.Nameservers = append(r.Nameservers, f[1])
+		}
+	}
+	r.Hosts = fieldLines("/etc/hosts", "#")
+}
+
+// fieldLines returns the lines of a file with their fields joined by one
+// space, less empty lines and those that start with skip (when not "").
+func fieldLines(path, skip string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.Join(strings.Fields(l), " ")
+		if l == "" || (skip != "" && strings.HasPrefix(l, skip)) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // ParseMountinfo reads the format of /proc/PID/mountinfo described in

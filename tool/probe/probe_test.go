@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -36,5 +37,33 @@ func TestParseMountinfo(t *testing.T) {
 				t.Errorf("ParseMountinfo (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFieldLines checks the reading of uid_map, resolv.conf and hosts:
+// fields joined by one space, empty lines and comments left out.
+func TestFieldLines(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content, skip string
+		want                []string
+	}{
+		{"uid_map", "         0     100000      65536\n", "", []string{"0 100000 65536"}},
+		{"resolv.conf", "# written by contain\nnameserver 192.0.2.53\n\nsearch lan\n", "#", []string{"nameserver 192.0.2.53", "search lan"}},
+		{"hosts", "127.0.0.1\tlocalhost\n10.213.0.2\tweb\tdemo\n", "#", []string{"127.0.0.1 localhost", "10.213.0.2 web demo"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := dir + "/" + tt.name
+			if err := os.WriteFile(p, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, fieldLines(p, tt.skip)); diff != "" {
+				t.Errorf("fieldLines (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := fieldLines(dir+"/missing", ""); got != nil {
+		t.Errorf("a missing file gives %q, want nil", got)
 	}
 }

@@ -84,9 +84,14 @@ type Config struct {
 	// Chapter 08.
 
 	// BindFiles maps a path in the container to a host file bind-mounted
-	// over it before pivot_root: /etc/resolv.conf and /etc/hosts (see
-	// rootfs.BindFiles).
+	// over it before pivot_root: /etc/resolv.conf and /etc/hosts. Start
+	// opens each source on the host, as a detached mount the init stage
+	// receives as a file descriptor (see rootfs.OpenTree), and fills
+	// BindFDs.
 	BindFiles map[string]string `json:"bind_files,omitempty"`
+	// BindFDs maps the same paths to those descriptors in the init stage
+	// (5 and up, after the two pipes); it is Start's to set.
+	BindFDs map[string]int `json:"bind_fds,omitempty"`
 }
 
 // Exit statuses for failures before the command runs, as chroot(1),

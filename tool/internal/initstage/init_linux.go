@@ -77,7 +77,7 @@ func Main() {
 	// 1. The filesystem view: a full rootfs behind pivot_root, or a chroot.
 	switch cfg.Mode {
 	case ModeRun:
-		if err := rootfs.BindFiles(cfg.Rootfs, cfg.BindFiles); err != nil {
+		if err := rootfs.BindFiles(cfg.Rootfs, cfg.BindFDs); err != nil {
 			fail(ExitSetup, "%v", err)
 		}
 		if err := rootfs.Setup(cfg.Rootfs); err != nil {

@@ -9,11 +9,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"sort"
 	"strconv"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/rootfs"
 )
 
 // Process is a started container: the init stage, which became the user's
@@ -78,6 +81,17 @@ func Start(cfg Config, opts Options) (*Process, error) {
 	cmd := exec.Command("/proc/self/exe", "init")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	cmd.ExtraFiles = []*os.File{cfgR, errW} // fd 3 and fd 4 in the child
+	// (chapter 08) The host files to bind, opened here and passed as fd 5
+	// and up: the init stage may be root of a user namespace mapped to an
+	// unprivileged uid, which cannot reach them (see rootfs.OpenTree).
+	trees, err := openTrees(&cfg, len(cmd.ExtraFiles))
+	for _, f := range trees {
+		defer f.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, trees...)
 	// The init stage's own environment, not the container's (that is in
 	// cfg.Env, set after os.Clearenv). GOMAXPROCS spares the second Go
 	// runtime working it out again from the cgroup's CPU limit files on
@@ -185,4 +199,38 @@ func ExitStatus(err error) (int, error) {
 		return 128 + int(ws.Signal()), nil
 	}
 	return ee.ExitCode(), nil
+}
+
+// openTrees opens cfg.BindFiles as detached mounts, in the order of their
+// targets, and sets cfg.BindFDs to the descriptors they get in the child,
+// the first after the extra files it already has (fd 3 is ExtraFiles[0]).
+func openTrees(cfg *Config, extra int) ([]*os.File, error) {
+	targets := make([]string, 0, len(cfg.BindFiles))
+	for t := range cfg.BindFiles {
+		targets = append(targets, t)
+	}
+	sort.Strings(targets)
+	var files []*os.File
+	fds := map[string]int{}
+	for _, t := range targets {
+		// A missing target is made here, where the host's root may
+		// write a rootfs the container's root cannot; an unprivileged
+		// caller cannot, and its init stage, root over its own rootfs,
+		// makes it instead (see rootfs.BindFiles).
+		if os.Geteuid() == 0 {
+			if err := rootfs.CreateTarget(cfg.Rootfs, t); err != nil {
+				return files, err
+			}
+		}
+		f, err := rootfs.OpenTree(cfg.BindFiles[t])
+		if err != nil {
+			return files, err
+		}
+		fds[t] = 3 + extra + len(files)
+		files = append(files, f)
+	}
+	if len(fds) > 0 {
+		cfg.BindFDs = fds
+	}
+	return files, nil
 }

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/contain-dev/contain/tool/internal/state"
 )
@@ -29,18 +27,7 @@ type Lease struct {
 // does not: its network namespace is already gone.
 func (l Lease) Alive() bool {
 	start, err := state.StartTime(l.Pid)
-	if err != nil || start != l.Start {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(l.Pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state is the first field after the ")" that ends comm
-	// (proc_pid_stat(5)).
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+	return err == nil && start == l.Start && running(l.Pid)
 }
 
 // Leases returns the live leases of the network called name, by address.

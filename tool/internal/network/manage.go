@@ -304,6 +304,9 @@ func Attach(n *Network, container string, pid int, ports []Port) (a *Attachment,
 // Detach frees what Attach made for container, once it has ended: its
 // lease, its OVS port, the rules of its ports. The veth pair needs nothing:
 // the kernel destroys it with the container's network namespace (veth(4)).
+// a may name only the network and the ports, as recorded before Attach
+// began (the veth's name comes from Attach): Release finds the lease by
+// container, and the rules follow the leases.
 func Detach(a *Attachment, container string) error {
 	unlock, err := Lock()
 	if err != nil {
@@ -313,7 +316,7 @@ func Detach(a *Attachment, container string) error {
 	var errs []error
 	_, _, err = Release(a.Network, container)
 	errs = append(errs, err)
-	if a.Driver == DriverOVS {
+	if a.Driver == DriverOVS && a.Veth != "" {
 		errs = append(errs, DeleteOVSPort(a.Network, a.Veth))
 	}
 	if len(a.Ports) > 0 {

@@ -9,24 +9,76 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// OpenTree makes a detached copy of the mount of a host file, to be
+// attached inside a container by BindFiles. It runs on the host, where the
+// source can be reached: a container's root may be the root of a user
+// namespace mapped to an unprivileged uid, which cannot open a file under
+// a closed directory such as /run/contain, and a file descriptor opened
+// with O_PATH does not help, since mount(2) refuses (EINVAL) a bind whose
+// source is a mount of another mount namespace. A detached mount belongs
+// to no namespace yet, and move_mount(2) may attach it anywhere
+// (open_tree(2), move_mount(2); runc passes its idmapped mounts the same
+// way). Closing the file drops the copy if nobody attached it.
+//
+// Equivalent to: the first half of mount --bind $source $target
+func OpenTree(source string) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("open_tree %s: %w", source, err)
+	}
+	return os.NewFile(uintptr(fd), source), nil
+}
+
+// CreateTarget creates target, a path inside the rootfs root, as an empty
+// regular file when it is missing, from the host, so that a container
+// whose root cannot write the rootfs (a user namespace over a rootfs that
+// belongs to the host's root) still has somewhere to bind a file. The
+// rootfs is not to be trusted: openat2(2) with RESOLVE_IN_ROOT resolves
+// its symlinks as if root were "/", so none can make the host write
+// outside it, and O_EXCL leaves whatever exists alone, a symlink included.
+// The file's parent directory must exist.
+//
+// Equivalent to: touch $root$target, without following a symlink out of $root
+func CreateTarget(root, target string) error {
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs %s: %w", root, err)
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat2(dir, filepath.Clean("/"+target), &unix.OpenHow{
+		Flags:   unix.O_CREAT | unix.O_EXCL | unix.O_WRONLY | unix.O_CLOEXEC,
+		Mode:    0o644,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err == unix.EEXIST {
+		return nil // a file, or a symlink BindFiles refuses
+	}
+	if err != nil {
+		return fmt.Errorf("create %s in the rootfs: %w", target, err)
+	}
+	return unix.Close(fd)
+}
+
 // BindFiles puts host files over files of the container, such as the
 // /etc/resolv.conf and /etc/hosts of chapter 08, without writing to the
-// rootfs they may share with other containers. files maps a path in the
-// container to a host file. It runs before Setup, in the container's mount
-// namespace: "/" is made private first, and Setup's recursive bind of root
-// onto itself carries these mounts along. A missing target is created
-// empty, as runc does for the targets of its bind mounts.
+// rootfs they may share with other containers. trees maps a path in the
+// container to a file descriptor of the init stage holding a detached
+// mount of the host file (see OpenTree). It runs before Setup, in the
+// container's mount namespace: "/" is made private first, and Setup's
+// recursive bind of root onto itself carries these mounts along. A missing
+// target is created empty, as runc does for the targets of its bind
+// mounts.
 //
-// Equivalent to: touch $root$target; mount --bind $source $root$target
-func BindFiles(root string, files map[string]string) error {
-	if len(files) == 0 {
+// Equivalent to: touch $root$target; the second half of mount --bind $source $root$target
+func BindFiles(root string, trees map[string]int) error {
+	if len(trees) == 0 {
 		return nil
 	}
 	if err := MakePrivate(); err != nil {
 		return err
 	}
-	targets := make([]string, 0, len(files))
-	for t := range files {
+	targets := make([]string, 0, len(trees))
+	for t := range trees {
 		targets = append(targets, t)
 	}
 	sort.Strings(targets)
@@ -34,7 +86,7 @@ func BindFiles(root string, files map[string]string) error {
 		dst := filepath.Join(root, filepath.Clean("/"+t))
 		st, err := os.Lstat(dst)
 		if err == nil && !st.Mode().IsRegular() {
-			// mount(2) follows a symlink: it could point anywhere.
+			// move_mount(2) follows a symlink: it could point anywhere.
 			return fmt.Errorf("%s in the rootfs is not a regular file: replace it with one", t)
 		}
 		if os.IsNotExist(err) {
@@ -47,9 +99,10 @@ func BindFiles(root string, files map[string]string) error {
 			}
 			f.Close()
 		}
-		if err := unix.Mount(files[t], dst, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s on %s: %w", files[t], t, err)
+		if err := unix.MoveMount(trees[t], "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("move_mount onto %s: %w", t, err)
 		}
+		unix.Close(trees[t])
 	}
 	return nil
 }
