@@ -296,11 +296,27 @@ func TestOrphanAfterSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Any contain started meanwhile, by another test or package, claims
+	// a dead container's record at once (its owner's lock is free) and
+	// would clean the orphan before reset could. So the test takes the
+	// lock as it falls free, the way the owner held it, and lets go of
+	// it only for reset.
+	lock, err := os.OpenFile(filepath.Join(state.Dir, name+".lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	locked := make(chan error, 1)
+	go func() { locked <- syscall.Flock(int(lock.Fd()), syscall.LOCK_EX) }()
 	cmd.Process.Signal(syscall.SIGKILL)
+	if err := <-locked; err != nil {
+		t.Fatalf("flock the record's lock: %v", err)
+	}
 	waitDead(t, rec)
 	if !slices.Contains(cgroup.Names(lay), name) {
 		t.Fatalf("no orphan cgroup %s after SIGKILL: the test proves nothing", name)
 	}
+	lock.Close()
 	r := testkit.Run(t, testkit.Contain(t), "reset")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "removed dead container "+name) {
 		t.Errorf("reset:\n%s", r)
