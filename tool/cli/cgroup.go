@@ -227,7 +227,7 @@ func (c *CgroupRmCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Force {
-		return removeNode(cg)
+		return cg.Kill()
 	}
 	if pids, _ := cg.Procs(); len(pids) > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("cgroup %s has processes %s: stop them, or give --force to kill them", cgroup.Rel(c.Name), joinInts(pids))}

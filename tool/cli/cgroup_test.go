@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/contain-dev/contain/tool/internal/cgroup"
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/state"
 	"github.com/contain-dev/contain/tool/testkit"
 )
@@ -62,14 +63,26 @@ func cgroupTree(t *testing.T) []string {
 	return dirs
 }
 
-// waitDead waits until the container of rec has ended.
-func waitDead(t *testing.T, rec *state.Container) {
+// waitDead waits until the first process of the container called name
+// has ended, if it has a record.
+func waitDead(t *testing.T, name string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); rec.Alive(); time.Sleep(20 * time.Millisecond) {
+	ct, err := container.Load(name)
+	if err != nil {
+		return
+	}
+	rec := ct.Record()
+	for deadline := time.Now().Add(10 * time.Second); state.Alive(rec.Pid, rec.Start); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("container %s (pid %d) still runs", rec.Name, rec.Pid)
+			t.Fatalf("container %s (pid %d) still runs", name, rec.Pid)
 		}
 	}
+}
+
+// running tells whether the container called name has a record and runs.
+func running(name string) bool {
+	ct, err := container.Load(name)
+	return err == nil && ct.State() == container.Running
 }
 
 func mustDetect(t *testing.T) *cgroup.Layout {
@@ -179,14 +192,12 @@ func startBackground(t *testing.T, rootfs, name string, flags ...string) *exec.C
 		<-done
 		// Pdeathsig kills the container; reset removes its node once the
 		// process is gone, not while it is still a zombie.
-		if rec, err := state.Load(name); err == nil {
-			waitDead(t, rec)
-		}
+		waitDead(t, name)
 		testkit.Run(t, testkit.Contain(t), "reset")
 	})
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		// Running means past the init stage, in the busy loop.
-		if c, err := state.Load(name); err == nil && c.Alive() {
+		if running(name) {
 			if u, err := cgroup.ReadUsage(mustDetect(t), cgroup.Rel(name)); err == nil && u.CPU > 50*time.Millisecond {
 				return cmd
 			}
@@ -292,9 +303,8 @@ func TestOrphanAfterSIGKILL(t *testing.T) {
 	rootfs := testkit.Rootfs(t)
 	name := uniqueName(t, "kill")
 	cmd := startBackground(t, rootfs, name)
-	rec, err := state.Load(name)
-	if err != nil {
-		t.Fatal(err)
+	if !state.Exists(name) {
+		t.Fatalf("no record of %s", name)
 	}
 	// Any contain started meanwhile, by another test or package, claims
 	// a dead container's record at once (its owner's lock is free) and
@@ -312,7 +322,7 @@ func TestOrphanAfterSIGKILL(t *testing.T) {
 	if err := <-locked; err != nil {
 		t.Fatalf("flock the record's lock: %v", err)
 	}
-	waitDead(t, rec)
+	waitDead(t, name)
 	if !slices.Contains(cgroup.Names(lay), name) {
 		t.Fatalf("no orphan cgroup %s after SIGKILL: the test proves nothing", name)
 	}
@@ -371,7 +381,7 @@ func TestBadLimits(t *testing.T) {
 			if slices.Contains(cgroup.Names(lay), name) {
 				t.Errorf("cgroup %s left behind", cgroup.Rel(name))
 			}
-			if _, err := state.Load(name); err == nil {
+			if state.Exists(name) {
 				t.Errorf("record of %s left behind", name)
 			}
 		})

@@ -546,7 +546,7 @@ func checkComboClean(t *testing.T, c *comboCase) {
 		if diff := cmp.Diff(before, cgroupTree(t)); diff != "" {
 			t.Errorf("host cgroup tree changed (-before +after):\n%s", diff)
 		}
-		if _, err := state.Load(c.name); err == nil {
+		if state.Exists(c.name) {
 			t.Errorf("the record of %s was left", c.name)
 		}
 		if ents, _ := os.ReadDir(state.DefaultDir(int(c.env.user.uid), "")); len(ents) != 0 {

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strconv"
 
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/initstage"
 	"github.com/contain-dev/contain/tool/internal/namespace"
 	"github.com/contain-dev/contain/tool/internal/state"
@@ -79,11 +80,11 @@ func resolveTarget(target string) (int, error) {
 	if state.CheckName(target) != nil {
 		return 0, fmt.Errorf("%q is neither a pid nor a container name", target)
 	}
-	ct, err := state.Load(target)
-	if err != nil || ct.Pid == 0 || !ct.Alive() {
+	ct, err := container.Load(target)
+	if err != nil || ct.State() != container.Running {
 		return 0, fmt.Errorf("no running container %s: see the --name given to contain run", target)
 	}
-	return ct.Pid, nil
+	return ct.Pid(), nil
 }
 
 // names returns the namespaces to enter, in namespace.Kinds order, and for

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/network"
 	"github.com/contain-dev/contain/tool/internal/state"
 )
@@ -17,30 +19,21 @@ type InfoCmd struct {
 // infoLine is one "Key: value" line of contain info.
 type infoLine struct{ key, value string }
 
-// infoSections add lines to contain info, by concern, in order: each
-// chapter's file appends its own from an init function.
-var infoSections []func(c *state.Container) ([]infoLine, error)
-
-// Run prints the lines.
+// Run prints the lines: the container's, then each concern's, in the
+// order of the chapters.
 func (c *InfoCmd) Run(g *Globals) error {
-	ct, err := state.Load(c.Name)
+	ct, err := container.Load(c.Name)
 	if err != nil {
-		return &ExitError{Code: 1, Err: err}
+		return &ExitError{Code: 1, Err: loadHint(c.Name, err)}
 	}
 	st := "STOPPED"
-	if ct.Alive() {
+	if ct.State() == container.Running {
 		st = "RUNNING"
 	}
-	lines := []infoLine{{"Name:", ct.Name}, {"State:", st}}
+	lines := []infoLine{{"Name:", ct.Name()}, {"State:", st}}
 	if st == "RUNNING" {
-		lines = append(lines, infoLine{"PID:", fmt.Sprint(ct.Pid)})
-		for _, section := range infoSections {
-			more, err := section(ct)
-			if err != nil {
-				return err
-			}
-			lines = append(lines, more...)
-		}
+		lines = append(lines, infoLine{"PID:", fmt.Sprint(ct.Pid())})
+		lines = append(lines, netInfo(ct.Record())...) // chapter 08
 	}
 	w := tabwriter.NewWriter(g.Stdout, 16, 8, 0, ' ', 0)
 	for _, l := range lines {
@@ -49,27 +42,33 @@ func (c *InfoCmd) Run(g *Globals) error {
 	return w.Flush()
 }
 
+// loadHint adds to an error of container.Load where to look.
+func loadHint(name string, err error) error {
+	if errors.Is(err, state.ErrNotExist) {
+		return fmt.Errorf("no container named %s: see the running ones with ls %s", name, state.Dir)
+	}
+	return err
+}
+
 // netInfo is the network part of contain info: the address, and the
 // traffic counters of the veth, as lxc-info shows them.
-func netInfo(c *state.Container) ([]infoLine, error) {
-	var a network.Attachment
+func netInfo(r container.Record) []infoLine {
+	a := r.Network
 	// No address yet: the record names the network before Attach leases
-	// one (see netFeature.setup).
-	if ok, err := c.GetExtra("network", &a); !ok || err != nil || !a.IP.IsValid() {
-		return nil, err
+	// one (see container's setupNetwork).
+	if a == nil || !a.IP.IsValid() {
+		return nil
 	}
 	lines := []infoLine{{"IP:", a.IP.String()}, {"Link:", a.Veth}}
 	n, err := network.VethCounters(a.Veth)
 	if err != nil {
-		return lines, nil // the link is going away with the container
+		return lines // the link is going away with the container
 	}
 	return append(lines,
 		infoLine{" TX bytes:", humanBytes(n.TX)},
 		infoLine{" RX bytes:", humanBytes(n.RX)},
-		infoLine{" Total bytes:", humanBytes(n.TX + n.RX)}), nil
+		infoLine{" Total bytes:", humanBytes(n.TX + n.RX)})
 }
-
-func init() { infoSections = append(infoSections, netInfo) }
 
 // humanBytes writes a byte count as lxc-info does: "812 bytes",
 // "1.43 KiB", "2.10 MiB".

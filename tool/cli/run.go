@@ -7,10 +7,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/contain-dev/contain/tool/internal/cgroup"
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/initstage"
-	"github.com/contain-dev/contain/tool/internal/namespace"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
 	"github.com/contain-dev/contain/tool/internal/state"
 )
@@ -18,7 +18,8 @@ import (
 // RunCmd is `contain run`: a command in new mount, UTS, IPC and PID
 // namespaces, with its own root filesystem behind pivot_root. Later
 // chapters add their flags as embedded structs, each in its own file
-// (run_*.go), and their work as a feature.
+// (run_*.go), which fill their part of the container's config; the work
+// is the container package's.
 type RunCmd struct {
 	Rootfs      string   `help:"Root filesystem directory (build one with scripts/mkrootfs.sh DIR)." required:"" type:"path" placeholder:"DIR"`
 	Hostname    string   `help:"Hostname inside the container (its own UTS namespace)." placeholder:"NAME"`
@@ -34,42 +35,34 @@ type RunCmd struct {
 // runNamespaces are the namespaces every container gets.
 var runNamespaces = []string{"mnt", "uts", "ipc", "pid"}
 
-// runSpec is what RunCmd assembles before it starts the container.
-type runSpec struct {
-	cfg    initstage.Config
-	opts   initstage.Options
-	record *state.Container
-	// undo holds what removes the host resources made for this container,
-	// run in reverse order when it ends or when starting it fails.
-	undo []func() error
-}
-
-// feature is one chapter's addition to run. setup runs before anything is
-// started; what it creates on the host it records in spec.record (so that
-// an orphan can be cleaned after a SIGKILL) and undoes in spec.undo.
-type feature interface {
-	setup(spec *runSpec) error
-}
-
-// orphanCleaners remove, by concern, what a container whose contain died
-// without cleaning up left on the host. Each feature file registers its own
-// in an init function.
-var orphanCleaners = map[string]func(c *state.Container) error{}
-
-// features lists the features of c in the order they set up.
-func (c *RunCmd) features() []feature {
-	var fs []feature
-	if c.usernsEnabled() {
-		fs = append(fs, userNSFeature{&c.UserNSFlags})
+// config turns the flags into the container's config: each chapter's
+// flags fill their part, in the order of the chapters (the network's
+// checks ask whether there is a user namespace).
+func (c *RunCmd) config(name, root string) (*container.Config, error) {
+	cfg := &container.Config{
+		Name:       name,
+		Rootfs:     root,
+		Hostname:   c.Hostname,
+		Process:    container.Process{Args: commandOrShell(c.Command), Env: initstage.DefaultEnv(os.Getenv("TERM"))},
+		Namespaces: runNamespaces,
 	}
-	fs = append(fs, timeFeature{&c.TimeFlags}, initFeature{&c.InitFlags})
-	fs = append(fs, cgroupFeature{&c.LimitFlags})
-	fs = append(fs, netFeature{&c.NetFlags})
-	return fs
+	for _, part := range []func(*container.Config) error{
+		c.UserNSFlags.apply, // chapter 06
+		c.TimeFlags.apply,   // chapter 04
+		c.InitFlags.apply,   // chapter 05
+		c.LimitFlags.apply,  // chapter 07
+		c.NetFlags.apply,    // chapter 08
+	} {
+		if err := part(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
 }
 
-// Run validates everything it can before creating anything, then starts the
-// container, waits for it and removes what was made for it.
+// Run checks the flags before anything exists, then creates the
+// container, starts it, waits for it and destroys it: contain run is an
+// anonymous container's whole life in one process.
 func (c *RunCmd) Run(g *Globals) (err error) {
 	if !c.usernsEnabled() { // a user namespace needs no root (chapter 06)
 		if err := requireRoot("run", "namespaces, mounts and pivot_root need CAP_SYS_ADMIN"); err != nil {
@@ -90,94 +83,74 @@ func (c *RunCmd) Run(g *Globals) (err error) {
 	if err != nil {
 		return &ExitError{Code: initstage.ExitSetup, Err: err}
 	}
-	flags, err := namespace.Flags(runNamespaces...)
+	cfg, err := c.config(name, root)
 	if err != nil {
-		return err
+		return &ExitError{Code: initstage.ExitSetup, Err: err}
 	}
 	// Failures are reported but do not stop the new container.
-	if err := cleanOrphans(nil); err != nil {
+	if _, err := container.CleanOrphans(); err != nil {
 		fmt.Fprintln(g.Stderr, "contain: warning:", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	spec := &runSpec{
-		cfg: initstage.Config{
-			Mode:     initstage.ModeRun,
-			Rootfs:   root,
-			Hostname: c.Hostname,
-			Args:     commandOrShell(c.Command),
-			Env:      initstage.DefaultEnv(os.Getenv("TERM")),
-		},
-		opts:   initstage.Options{Cloneflags: flags, Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr},
-		record: &state.Container{Name: name, Rootfs: root, Created: time.Now().UTC()},
+	ct, err := container.Create(cfg, container.IO{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr})
+	if err != nil {
+		return exitError(runHint(err))
 	}
 	defer func() {
-		for i := len(spec.undo) - 1; i >= 0; i-- {
-			if uerr := spec.undo[i](); uerr != nil && err == nil {
-				err = &ExitError{Code: initstage.ExitSetup, Err: uerr}
-			}
+		if derr := ct.Destroy(); derr != nil && err == nil {
+			err = &ExitError{Code: initstage.ExitSetup, Err: derr}
 		}
 	}()
-	// The record exists before the container, with no pid yet, so that a
-	// contain killed halfway leaves a record cleanOrphans can act on.
-	if err := state.Create(spec.record); err != nil {
-		return &ExitError{Code: initstage.ExitSetup, Err: err}
+	if err := ct.Start(); err != nil {
+		return exitError(err)
 	}
-	spec.undo = append(spec.undo, func() error { return state.Remove(name) })
-	for _, f := range c.features() {
-		if err := f.setup(spec); err != nil {
-			return &ExitError{Code: initstage.ExitSetup, Err: err}
-		}
+	exit, err := ct.Wait()
+	reportOOM(g.Stderr, exit)
+	if err != nil {
+		return &ExitError{Code: exit.Code, Err: err}
 	}
-	if err := spec.record.Save(); err != nil {
-		return &ExitError{Code: initstage.ExitSetup, Err: err}
+	if exit.Code != 0 {
+		return &ExitError{Code: exit.Code}
 	}
-	spec.opts.Prepare = append([]func(int) error{func(pid int) error {
-		// Record the pid first, so every later step is covered.
-		start, err := state.StartTime(pid)
-		if err != nil {
-			return err
-		}
-		spec.record.Pid, spec.record.Start = pid, start
-		return spec.record.Save()
-	}}, spec.opts.Prepare...)
-	return start(spec.cfg, spec.opts)
+	return nil
 }
 
-// cleanOrphans removes what containers whose contain died left behind:
-// their records, and through orphanCleaners, their cgroups, links and
-// rules. A record is an orphan as soon as no process holds its lock
-// (state.Create), at once after a SIGKILL; one whose contain lives,
-// starting or running, is never touched. Each removed container is
-// reported on removed, when not nil. It returns the cleaners' failures,
-// joined, after trying them all.
-func cleanOrphans(removed io.Writer) error {
-	cs, err := state.List()
-	if err != nil {
-		return err
+// exitError gives a failure to create or start a container its exit
+// status: the init stage's own (126 and 127 for a command it cannot run),
+// or 125 for contain's.
+func exitError(err error) error {
+	var f *initstage.Failure
+	if errors.As(err, &f) {
+		return &ExitError{Code: f.Code, Err: err}
 	}
-	var errs []error
-	for _, c := range cs {
-		release, err := c.Claim()
-		if errors.Is(err, state.ErrOwned) {
-			continue // running, or being started by another contain
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, concern := range sortedKeys(orphanCleaners) {
-			if err := orphanCleaners[concern](c); err != nil {
-				errs = append(errs, fmt.Errorf("clean %s of dead container %s: %w", concern, c.Name, err))
-			}
-		}
-		err = state.Remove(c.Name)
-		release()
-		if err != nil {
-			errs = append(errs, err)
-		} else if removed != nil {
-			fmt.Fprintf(removed, "removed dead container %s\n", c.Name)
-		}
+	return &ExitError{Code: initstage.ExitSetup, Err: err}
+}
+
+// runHint adds to an error of container.Create what the user of contain
+// run can do about it.
+func runHint(err error) error {
+	var taken *state.TakenError
+	var driver *container.WrongDriverError
+	switch {
+	case errors.As(err, &taken):
+		return fmt.Errorf("a container named %s is running or starting (its contain holds %s): pick another --name", taken.Name, taken.Lock)
+	case errors.As(err, &driver):
+		return fmt.Errorf("network %s is an %s network: use --net %s=%s", driver.Network, driver.Driver, driver.Driver, driver.Network)
 	}
-	return errors.Join(errs...)
+	return err
+}
+
+// reportOOM tells, once the container has ended, whether the OOM killer
+// killed one of its processes: the exit status alone (137, SIGKILL)
+// does not say who sent the signal.
+func reportOOM(w io.Writer, exit container.Exit) {
+	if exit.OOMKills == 0 {
+		return
+	}
+	limit := "no --memory"
+	if exit.MemoryLimit != 0 {
+		limit = "memory limit " + cgroup.FormatSize(exit.MemoryLimit)
+	}
+	fmt.Fprintf(w, "contain: the OOM killer killed %d process(es) of the container (%s)\n", exit.OOMKills, limit)
 }
 
 // randomName makes a container name when --name is not given.
@@ -200,15 +173,12 @@ func commandOrShell(args []string) []string {
 }
 
 // start runs the init stage and turns its outcome into contain's exit
-// status.
+// status, for the demos that use no container (contain ns, contain
+// chroot).
 func start(cfg initstage.Config, opts initstage.Options) error {
 	p, err := initstage.Start(cfg, opts)
-	var f *initstage.Failure
-	if errors.As(err, &f) {
-		return &ExitError{Code: f.Code, Err: f}
-	}
 	if err != nil {
-		return &ExitError{Code: initstage.ExitSetup, Err: err}
+		return exitError(err)
 	}
 	code, err := p.Wait()
 	if err != nil {

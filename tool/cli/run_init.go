@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"time"
+
+	"github.com/contain-dev/contain/tool/internal/container"
 )
 
 // InitFlags are the flags of run that chapter 05 adds: an init as pid 1,
@@ -12,14 +14,12 @@ type InitFlags struct {
 	StopTimeout time.Duration `help:"After forwarding SIGTERM or SIGINT, how long to wait before killing the container with SIGKILL; 0 waits forever (chapter 05)." default:"10s" placeholder:"DURATION"`
 }
 
-// initFeature passes --init and --stop-timeout on to the init stage.
-type initFeature struct{ f *InitFlags }
-
-func (i initFeature) setup(spec *runSpec) error {
-	if i.f.StopTimeout < 0 {
-		return fmt.Errorf("--stop-timeout %v is negative: give a duration such as 10s, or 0 to wait forever", i.f.StopTimeout)
+// apply puts --init and --stop-timeout in the container's process.
+func (f *InitFlags) apply(cfg *container.Config) error {
+	if f.StopTimeout < 0 {
+		return fmt.Errorf("--stop-timeout %v is negative: give a duration such as 10s, or 0 to wait forever", f.StopTimeout)
 	}
-	spec.cfg.Init = i.f.Init
-	spec.opts.StopTimeout = i.f.StopTimeout
+	cfg.Process.Init = f.Init
+	cfg.Process.StopTimeout = f.StopTimeout
 	return nil
 }

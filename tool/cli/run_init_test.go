@@ -60,8 +60,8 @@ func startContain(t *testing.T, args ...string) *background {
 		<-b.done
 		// The container dies with contain (Pdeathsig); once it is gone,
 		// reset removes the record and cgroup contain had no time to.
-		if rec, err := state.Load(name); err == nil {
-			waitDead(t, rec)
+		if state.Exists(name) {
+			waitDead(t, name)
 			testkit.Run(t, testkit.Contain(t), "reset")
 		}
 	})

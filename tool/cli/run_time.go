@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/alecthomas/kong"
 
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/namespace"
 )
 
@@ -34,14 +35,11 @@ func (f *timeOffsetFlag) Decode(ctx *kong.DecodeContext) error {
 	return nil
 }
 
-// timeFeature asks the init stage for a new time namespace (see
-// namespace.NewTime for why the init stage, and not clone(2), creates it).
-type timeFeature struct{ f *TimeFlags }
-
-func (t timeFeature) setup(spec *runSpec) error {
-	if t.f.TimeOffset.Set {
-		o := t.f.TimeOffset.Offsets
-		spec.cfg.Time = &o
+// apply asks for a time namespace with the offsets, when the flag is given.
+func (f *TimeFlags) apply(cfg *container.Config) error {
+	if f.TimeOffset.Set {
+		o := f.TimeOffset.Offsets
+		cfg.Time = &o
 	}
 	return nil
 }

@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/user"
 	"strconv"
-	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/idmap"
-	"github.com/contain-dev/contain/tool/internal/initstage"
 )
 
 // UserNSFlags are the flags of run that chapter 06 adds: a user namespace
@@ -79,40 +75,17 @@ func (f *UserNSFlags) maps() (uid, gid idmap.Map, err error) {
 	return uid, gid, nil
 }
 
-// userNSFeature puts the container in a user namespace of its own.
-type userNSFeature struct{ flags *UserNSFlags }
-
-// setup checks the maps, asks for new user and network namespaces, and has
-// the parent write the maps while the init stage waits for its config.
-//
-// The network namespace comes with the user namespace because sysfs may
-// only be mounted by a user namespace that owns the network namespace of
-// the mounter (sysfs shows that namespace's network devices). A container
-// that keeps the host's network would need the host's /sys bound in
-// instead, as rootless runc does.
-func (u userNSFeature) setup(spec *runSpec) error {
-	uid, gid, err := u.flags.maps()
-	if err != nil {
-		return err
-	}
-	caps, err := initstage.AllCaps()
-	if err != nil {
-		return err
-	}
-	spec.opts.Cloneflags |= unix.CLONE_NEWUSER | unix.CLONE_NEWNET
-	if spec.opts.SysProcAttr == nil {
-		spec.opts.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	spec.opts.SysProcAttr.AmbientCaps = caps
-	spec.cfg.UserNS = true
-	if err := spec.record.SetExtra("userns", map[string]string{"uid_map": uid.String(), "gid_map": gid.String()}); err != nil {
-		return err
-	}
-	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error {
-		if err := idmap.Apply(pid, uid, gid); err != nil {
-			return fmt.Errorf("user namespace of pid %d: %w", pid, err)
-		}
+// apply gives the container a user namespace with the maps, checked, when
+// --userns or a map is given. The namespace itself is the container
+// package's (see container.UserNS).
+func (f *UserNSFlags) apply(cfg *container.Config) error {
+	if !f.usernsEnabled() {
 		return nil
-	})
+	}
+	uid, gid, err := f.maps()
+	if err != nil {
+		return err
+	}
+	cfg.UserNS = &container.UserNS{UIDMap: uid, GIDMap: gid}
 	return nil
 }

@@ -173,7 +173,7 @@ func TestRunUsernsDefaultNetwork(t *testing.T) {
 	if !strings.HasPrefix(addr, "10.") {
 		t.Errorf("eth0 has %q, want an address of the default network", f[3])
 	}
-	if _, err := state.Load(name); err == nil {
+	if state.Exists(name) {
 		t.Errorf("the record of %s was left", name)
 	}
 	if _, err := os.Stat(filepath.Join("/run/contain/net", name)); !os.IsNotExist(err) {
@@ -212,7 +212,7 @@ func TestRunUsernsBadInput(t *testing.T) {
 			args := append(append([]string{"run", "--name", name, "--rootfs", rootfs}, tt.flags...), "--", "true")
 			res := testkit.Run(t, testkit.Contain(t), args...)
 			checkOneLineError(t, res, 125, tt.stderr)
-			if _, err := state.Load(name); err == nil {
+			if state.Exists(name) {
 				t.Errorf("a record of %s was left in %s", name, state.Dir)
 			}
 		})

@@ -77,10 +77,10 @@ func TestKillSoak(t *testing.T) {
 	// What cgroupTest and checkNetClean do not see: records, leases,
 	// veths on the network's bridge, the port's rule, network files.
 	var left []string
-	cs, _ := state.List()
-	for _, c := range cs {
-		if strings.HasPrefix(c.Name, prefix) {
-			left = append(left, "record "+c.Name)
+	names, _ := state.List()
+	for _, name := range names {
+		if strings.HasPrefix(name, prefix) {
+			left = append(left, "record "+name)
 		}
 	}
 	locks, _ := filepath.Glob(filepath.Join(state.Dir, prefix+"*"))

@@ -373,6 +373,24 @@ func (c *Cgroup) Delete() error {
 	return err
 }
 
+// Kill removes the node with whatever still runs in it: it thaws the
+// node, whose frozen processes could not act on a signal, kills its
+// processes with SIGKILL and deletes it (Delete waits for them to go). A
+// missing node is not an error.
+//
+// Equivalent to: echo 0 > cgroup.freeze; kill -9 $(cat cgroup.procs); rmdir ...
+func (c *Cgroup) Kill() error {
+	if !c.Exists() {
+		return nil
+	}
+	c.Thaw()
+	pids, _ := c.Procs()
+	for _, pid := range pids {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	return c.Delete()
+}
+
 func (c *Cgroup) delete() error {
 	var errs []error
 	for _, d := range c.Dirs {

@@ -1,9 +1,10 @@
-// Package state records the containers that are running, one JSON file per
-// container under Dir, so that other commands (freeze, info, net, reset)
-// can find a container by name and a later run can clean up after a
-// contain that was killed with SIGKILL. Each record has an owner, the
-// contain that made it, which holds a lock beside it for its whole life
-// (see Create).
+// Package state stores the records of containers: one JSON file per
+// container under Dir, so that other processes (freeze, info, reset, a
+// later stop) can find a container by name and a later run can clean up
+// after a contain that was killed with SIGKILL. What a record holds is
+// the container package's; state keeps it whole (atomic writes) and says
+// who owns it: the process that made it holds a lock beside it for its
+// whole life (see Create).
 //
 // A record names its process by pid and by the process's start time (field
 // 22 of /proc/PID/stat, see proc(5)): a pid alone can be reused by an
@@ -20,7 +21,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,22 +42,24 @@ func DefaultDir(euid int, xdgRuntimeDir string) string {
 	return fmt.Sprintf("/tmp/contain-%d", euid)
 }
 
-// Container is the record of one running container. Later chapters add the
-// fields of what they create, so that cleanup can find it.
-type Container struct {
-	Name    string    `json:"name"`
-	Pid     int       `json:"pid"`
-	Start   uint64    `json:"start"` // start time of Pid, in clock ticks since boot
-	Rootfs  string    `json:"rootfs"`
-	Created time.Time `json:"created"`
-	// Extra holds what each concern records, by concern ("cgroup",
-	// "network", ...), as raw JSON that only that concern decodes.
-	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+// ErrOwned is Claim's answer when a live process owns the record.
+var ErrOwned = errors.New("the record has a live owner")
 
-	// lock is the owner's open lock file (see Create), nil in a record
-	// that was only loaded.
-	lock *os.File
+// TakenError is Create's answer when a live owner holds the name: a
+// container running, or being started, under it.
+type TakenError struct {
+	Name string
+	// Lock is the lock file the owner holds.
+	Lock string
 }
+
+func (e *TakenError) Error() string {
+	return fmt.Sprintf("a container named %s is running or starting (its owner holds %s)", e.Name, e.Lock)
+}
+
+// ErrNotExist is Load's answer for a name with no record; it wraps
+// fs.ErrNotExist.
+var ErrNotExist = fmt.Errorf("no such container: %w", fs.ErrNotExist)
 
 // CheckName refuses names that would not work as a file, cgroup or link
 // name: 1 to 32 of [a-zA-Z0-9_.-], starting with a letter or digit. It is
@@ -81,46 +83,59 @@ func path(name string) string { return filepath.Join(Dir, name+".json") }
 // lockPath is the lock file beside the record of name.
 func lockPath(name string) string { return filepath.Join(Dir, name+".lock") }
 
-// ErrOwned is Claim's answer when a live process owns the record.
-var ErrOwned = errors.New("the record has a live owner")
+// File is the path of a file that belongs to the container called name,
+// beside its record: NAME.SUFFIX in Dir. Remove takes the ones named in
+// Files away with the record.
+func File(name, suffix string) string { return filepath.Join(Dir, name+"."+suffix) }
 
-// Create writes the record of c and makes the calling process its owner
-// for the rest of its life: it holds an exclusive flock(2) on NAME.lock
-// beside the record, which the kernel drops when the process dies, by
-// SIGKILL as well. So a record whose lock nobody holds has no owner, at
-// once and whatever its age, while a start still in progress (no pid
-// recorded yet) is never mistaken for a dead one. The lock comes before
-// the record, so that no record of this package's is ever without one.
-// Create fails if a live container already has the name; the record of a
-// dead one is replaced.
+// Files are the suffixes of the files beside a record that Remove
+// removes, besides the record and its lock: the init stage's exec fifo
+// and pasta's pid file.
+var Files = []string{"fifo", "pasta"}
+
+// Owner is the lock of the process that owns a record (see Create).
+type Owner struct{ lock *os.File }
+
+// Release drops the lock: the record is an orphan from then on, unless it
+// was removed first.
+func (o *Owner) Release() {
+	if o != nil && o.lock != nil {
+		o.lock.Close()
+		o.lock = nil
+	}
+}
+
+// Create writes rec, JSON, as the record of the container called name,
+// and makes the calling process its owner until it calls Release or dies:
+// it holds an exclusive flock(2) on NAME.lock beside the record, which the
+// kernel drops when the process dies, by SIGKILL as well. So a record
+// whose lock nobody holds has no owner, at once and whatever its age,
+// while a start still in progress (no pid recorded yet) is never mistaken
+// for a dead one. The lock comes before the record, so that no record is
+// ever without one. Create fails with a *TakenError while a live owner
+// holds the name; the record of a dead one is replaced.
 //
 // Equivalent to: exec 9>$Dir/$name.lock; flock -n 9 && write $Dir/$name.json
-func Create(c *Container) error {
-	if err := CheckName(c.Name); err != nil {
-		return err
+func Create(name string, rec any) (*Owner, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(Dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", Dir, err)
+		return nil, fmt.Errorf("create %s: %w", Dir, err)
 	}
-	lock, err := lockFile(c.Name, true)
+	lock, err := lockFile(name, true)
 	if errors.Is(err, ErrOwned) {
-		return fmt.Errorf("a container named %s is running or starting (its contain holds %s): pick another --name", c.Name, lockPath(c.Name))
+		return nil, &TakenError{Name: name, Lock: lockPath(name)}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if old, err := Load(c.Name); err == nil && old.Alive() {
+	if err := Save(name, rec); err != nil {
+		os.Remove(lockPath(name))
 		lock.Close()
-		return fmt.Errorf("a container named %s is running (pid %d): pick another --name", c.Name, old.Pid)
+		return nil, err
 	}
-	c.lock = lock
-	if err := c.Save(); err != nil {
-		c.lock = nil
-		os.Remove(lockPath(c.Name))
-		lock.Close()
-		return err
-	}
-	return nil
+	return &Owner{lock: lock}, nil
 }
 
 // lockFile opens and locks NAME.lock without waiting, creating it when
@@ -157,90 +172,84 @@ func lockFile(name string, create bool) (*os.File, error) {
 	}
 }
 
-// Claim makes the caller the owner of the record of a container whose
-// owner is dead, so that it can clean up after it while no one else does:
-// a cleaner of another contain, or a contain reset, gets ErrOwned as a
-// live owner's would. release drops the claim; Remove first, to remove
-// the record as well. A record without a lock file was written by a
-// contain from before locks: it counts as owned while its process is
-// alive, or for a minute after its creation while it has no pid yet.
-func (c *Container) Claim() (release func(), err error) {
-	lock, err := lockFile(c.Name, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		if c.Alive() || (c.Pid == 0 && time.Since(c.Created) < time.Minute) {
-			return nil, ErrOwned
-		}
-		lock, err = lockFile(c.Name, true)
-	}
+// Claim makes the caller the owner of the record of name when its owner
+// is dead, so that it can clean up after it while no one else does: a
+// cleaner of another contain, or a contain reset, gets ErrOwned as a live
+// owner's would. release drops the claim; Remove first, to remove the
+// record as well.
+func Claim(name string) (release func(), err error) {
+	lock, err := lockFile(name, true)
 	if err != nil {
 		return nil, err
 	}
 	return func() { lock.Close() }, nil
 }
 
-// Save writes the record atomically: a reader never sees half a file.
-func (c *Container) Save() error {
-	b, err := json.Marshal(c)
+// Save replaces the record of name with rec, atomically: a reader never
+// sees half a file.
+func Save(name string, rec any) error {
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	tmp := path(c.Name) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write state of %s: %w", c.Name, err)
+	if err := writeAtomic(path(name), b, 0o600); err != nil {
+		return fmt.Errorf("write state of %s: %w", name, err)
 	}
-	return os.Rename(tmp, path(c.Name))
-}
-
-// SetExtra stores v as the record's part for concern.
-func (c *Container) SetExtra(concern string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if c.Extra == nil {
-		c.Extra = map[string]json.RawMessage{}
-	}
-	c.Extra[concern] = b
 	return nil
 }
 
-// GetExtra decodes the record's part for concern into v and tells whether
-// there was one.
-func (c *Container) GetExtra(concern string, v any) (bool, error) {
-	b, ok := c.Extra[concern]
-	if !ok {
-		return false, nil
+// writeAtomic writes data to a temporary file beside path and renames it
+// over path.
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
 	}
-	return true, json.Unmarshal(b, v)
+	return os.Rename(tmp, path)
 }
 
-// Load reads the record of the container called name.
-func Load(name string) (*Container, error) {
+// Load reads the record of the container called name into rec; a name
+// without one gives an error that wraps ErrNotExist.
+func Load(name string, rec any) error {
 	if err := CheckName(name); err != nil {
-		return nil, err
+		return err
 	}
 	b, err := os.ReadFile(path(name))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no container named %s: see the running ones with ls %s", name, Dir)
+		return fmt.Errorf("%s: %w", name, ErrNotExist)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var c Container
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("state of %s: %w", name, err)
+	if err := json.Unmarshal(b, rec); err != nil {
+		return fmt.Errorf("state of %s: %w", name, err)
 	}
-	return &c, nil
+	return nil
 }
 
-// Remove deletes the record of name and then its lock file, by its owner
-// or by the holder of a Claim; a missing record is not an error. The
-// caller's lock goes with its process or its release.
+// Exists tells whether name has a record, or the lock file of one.
+func Exists(name string) bool {
+	for _, p := range []string{path(name), lockPath(name)} {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Remove deletes the record of name, the files beside it (Files) and then
+// its lock file, by its owner or by the holder of a Claim; a missing
+// record is not an error. The caller's lock goes with its process or its
+// release.
 func Remove(name string) error {
 	var errs []error
-	// The half-written record of an owner killed inside Save, then the
-	// record, then the lock file.
-	for _, p := range []string{path(name) + ".tmp", path(name), lockPath(name)} {
+	// The half-written record of an owner killed inside Save, the files
+	// beside the record, the record, then the lock file.
+	ps := []string{path(name) + ".tmp"}
+	for _, s := range Files {
+		ps = append(ps, File(name, s))
+	}
+	for _, p := range append(ps, path(name), lockPath(name)) {
 		if err := os.Remove(p); !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
@@ -248,10 +257,10 @@ func Remove(name string) error {
 	return errors.Join(errs...)
 }
 
-// List returns every record, sorted by name. A lock file without a
-// record, left by an owner killed between the two in Create, comes as a
-// record with its name alone, for a cleaner to Claim and Remove.
-func List() ([]*Container, error) {
+// List returns the names of every record, sorted. A lock file without a
+// record, left by an owner killed between the two in Create, counts as
+// one, for a cleaner to Claim and Remove.
+func List() ([]string, error) {
 	ents, err := os.ReadDir(Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -259,34 +268,32 @@ func List() ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cs []*Container
 	seen := map[string]bool{}
+	var names []string
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok {
-			continue
+			name, ok = strings.CutSuffix(e.Name(), ".lock")
 		}
-		if c, err := Load(name); err == nil {
-			cs = append(cs, c)
-			seen[name] = true
-		}
-	}
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".lock")
 		if ok && !seen[name] && CheckName(name) == nil {
-			cs = append(cs, &Container{Name: name})
+			seen[name] = true
+			names = append(names, name)
 		}
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
-	return cs, nil
+	sort.Strings(names)
+	return names, nil
 }
 
-// Alive tells whether the recorded process still runs: the pid exists,
-// started when the record says, and is not a zombie (a process that has
-// exited but was not yet waited for, state "Z" in /proc/PID/stat).
-func (c *Container) Alive() bool {
-	st, err := readStat(c.Pid)
-	return err == nil && st.start == c.Start && st.state != "Z"
+// Alive tells whether the process pid that started at start (see
+// StartTime) still runs: the pid exists, started then, and is not a
+// zombie (a process that has exited but was not yet waited for, state "Z"
+// in /proc/PID/stat).
+func Alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := readStat(pid)
+	return err == nil && st.start == start && st.state != "Z"
 }
 
 type procStat struct {

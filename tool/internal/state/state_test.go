@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func useTempDir(t *testing.T) {
@@ -40,72 +39,68 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
+// record stands for the container package's record.
+type record struct {
+	Pid    int               `json:"pid"`
+	Rootfs string            `json:"rootfs"`
+	Parts  map[string]string `json:"parts"`
+}
+
 func TestRecordLifecycle(t *testing.T) {
 	useTempDir(t)
+	want := record{Pid: os.Getpid(), Rootfs: "/r", Parts: map[string]string{"cgroup": "contain/web"}}
+	owner, err := Create("web", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Release()
+	var got record
+	if err := Load("web", &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load (-want +got):\n%s", diff)
+	}
+	if _, err := Create("web", want); !errors.As(err, new(*TakenError)) {
+		t.Errorf("Create over a live owner's record = %v, want a *TakenError", err)
+	}
+	if err := Load("nosuch", &got); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Load of no record = %v, want ErrNotExist", err)
+	}
+	os.WriteFile(File("web", "fifo"), nil, 0o600)
+	if err := Remove("web"); err != nil {
+		t.Fatal(err)
+	}
+	if Exists("web") {
+		t.Error("Exists after Remove")
+	}
+	if ents, _ := os.ReadDir(Dir); len(ents) != 0 {
+		t.Errorf("left in the state directory: %v", ents)
+	}
+}
+
+func TestAliveDetectsReuse(t *testing.T) {
 	start, err := StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Container{Name: "web", Pid: os.Getpid(), Start: start, Rootfs: "/r", Created: time.Unix(1, 0).UTC()}
-	if err := c.SetExtra("cgroup", map[string]string{"path": "/contain/web"}); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		pid   int
+		start uint64
+		want  bool
+	}{
+		{"this process", os.Getpid(), start, true},
+		{"same pid, other start time", os.Getpid(), start + 1, false},
+		{"no pid yet", 0, 0, false},
 	}
-	if err := Create(c); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load("web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(c, got, cmpopts.IgnoreUnexported(Container{})); diff != "" {
-		t.Errorf("Load (-want +got):\n%s", diff)
-	}
-	var cg map[string]string
-	if ok, err := got.GetExtra("cgroup", &cg); !ok || err != nil || cg["path"] != "/contain/web" {
-		t.Errorf("GetExtra = %v, %v, %v", ok, err, cg)
-	}
-	if !got.Alive() {
-		t.Error("our own process is not Alive")
-	}
-	// A live container keeps its name.
-	if err := Create(&Container{Name: "web", Pid: 1}); err == nil {
-		t.Error("Create of a second live container named web succeeded")
-	}
-	list, err := List()
-	if err != nil || len(list) != 1 || list[0].Name != "web" {
-		t.Errorf("List = %v, %v", list, err)
-	}
-	if err := Remove("web"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load("web"); err == nil {
-		t.Error("Load after Remove succeeded")
-	}
-	if err := Remove("web"); err != nil {
-		t.Errorf("second Remove: %v", err)
+	for _, tt := range tests {
+		if got := Alive(tt.pid, tt.start); got != tt.want {
+			t.Errorf("%s: Alive = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
-// TestAliveDetectsReuse checks that a dead process's record is not alive
-// even when a process with the same pid but another start time exists.
-func TestAliveDetectsReuse(t *testing.T) {
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := &Container{Name: "gone", Pid: cmd.Process.Pid, Start: 1}
-	if dead.Alive() {
-		t.Error("a finished process is Alive")
-	}
-	self, _ := StartTime(os.Getpid())
-	reused := &Container{Name: "reused", Pid: os.Getpid(), Start: self + 1}
-	if reused.Alive() {
-		t.Error("a record whose start time differs from the pid's is Alive")
-	}
-}
-
-// TestDefaultDir checks where records go for root and for the ordinary
-// user of a rootless container.
 func TestDefaultDir(t *testing.T) {
 	tests := []struct {
 		euid int
@@ -123,24 +118,21 @@ func TestDefaultDir(t *testing.T) {
 	}
 }
 
-// TestAliveZombie checks that a process that has exited but was not yet
-// waited for does not count as alive.
 func TestAliveZombie(t *testing.T) {
 	cmd := exec.Command("true")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Wait() })
+	defer cmd.Wait()
 	start, err := StartTime(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Container{Name: "z", Pid: cmd.Process.Pid, Start: start}
-	deadline := time.Now().Add(time.Minute)
-	for c.Alive() && time.Now().Before(deadline) {
+	deadline := time.Now().Add(5 * time.Second)
+	for Alive(cmd.Process.Pid, start) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond) // until true has exited, unreaped
 	}
-	if c.Alive() {
+	if Alive(cmd.Process.Pid, start) {
 		t.Error("a zombie is Alive")
 	}
 }
@@ -151,7 +143,7 @@ func TestAliveZombie(t *testing.T) {
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("STATE_TEST_OWNER"); dir != "" {
 		Dir = dir
-		if err := Create(&Container{Name: "owned", Created: time.Now().UTC()}); err != nil {
+		if _, err := Create("owned", record{}); err != nil {
 			fmt.Println(err)
 			os.Exit(1)
 		}
@@ -180,23 +172,19 @@ func TestOwnerLock(t *testing.T) {
 	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("owner: %q", line)
 	}
-	rec, err := Load("owned")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rec.Claim(); !errors.Is(err, ErrOwned) {
+	if _, err := Claim("owned"); !errors.Is(err, ErrOwned) {
 		t.Errorf("Claim of a live owner's record = %v, want ErrOwned", err)
 	}
-	if err := Create(&Container{Name: "owned"}); err == nil {
+	if _, err := Create("owned", record{}); err == nil {
 		t.Errorf("Create over a live owner's record succeeded")
 	}
 	owner.Process.Kill()
 	owner.Wait()
-	release, err := rec.Claim()
+	release, err := Claim("owned")
 	if err != nil {
 		t.Fatalf("Claim right after the owner's SIGKILL: %v", err)
 	}
-	if _, err := rec.Claim(); !errors.Is(err, ErrOwned) {
+	if _, err := Claim("owned"); !errors.Is(err, ErrOwned) {
 		t.Errorf("a second Claim = %v, want ErrOwned while the first holds", err)
 	}
 	if err := Remove("owned"); err != nil {
@@ -205,40 +193,6 @@ func TestOwnerLock(t *testing.T) {
 	release()
 	if ents, _ := os.ReadDir(Dir); len(ents) != 0 {
 		t.Errorf("left in the state directory: %v", ents)
-	}
-}
-
-// TestClaimLegacy checks the records of a contain from before locks: no
-// lock file, so the process and the age decide.
-func TestClaimLegacy(t *testing.T) {
-	useTempDir(t)
-	self, _ := StartTime(os.Getpid())
-	tests := []struct {
-		name  string
-		c     Container
-		owned bool
-	}{
-		{"running", Container{Pid: os.Getpid(), Start: self}, true},
-		{"starting", Container{Created: time.Now()}, true},
-		{"dead", Container{Pid: os.Getpid(), Start: self + 1, Created: time.Now()}, false},
-		{"stale start", Container{Created: time.Now().Add(-2 * time.Minute)}, false},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := tt.c
-			c.Name = fmt.Sprintf("legacy%d", i)
-			if err := c.Save(); err != nil { // a record with no lock file
-				t.Fatal(err)
-			}
-			release, err := c.Claim()
-			if got := errors.Is(err, ErrOwned); got != tt.owned || (!got && err != nil) {
-				t.Fatalf("Claim = %v, want owned %v", err, tt.owned)
-			}
-			if release != nil {
-				release()
-			}
-			Remove(c.Name)
-		})
 	}
 }
 
@@ -252,18 +206,16 @@ func TestListHalfMade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cs, err := List()
+	names, err := List()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, c := range cs {
-		names = append(names, c.Name)
-		release, err := c.Claim()
+	for _, name := range names {
+		release, err := Claim(name)
 		if err != nil {
-			t.Fatalf("Claim %s: %v", c.Name, err)
+			t.Fatalf("Claim %s: %v", name, err)
 		}
-		if err := Remove(c.Name); err != nil {
+		if err := Remove(name); err != nil {
 			t.Error(err)
 		}
 		release()
