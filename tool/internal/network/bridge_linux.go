@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // ipnet converts a prefix with a host address into netlink's form.
@@ -130,9 +132,11 @@ func EnableForwarding() error {
 	if strings.TrimSpace(string(cur)) == "1" {
 		return nil
 	}
+	// The earlier value is written whole or not at all: a contain killed
+	// in the middle must not leave an empty one for RestoreForwarding.
 	orig := filepath.Join(StateDir, ipForwardOrig)
 	if _, err := os.Stat(orig); err != nil {
-		if err := os.WriteFile(orig, cur, 0o644); err != nil {
+		if err := state.WriteFile(orig, cur, 0o644); err != nil {
 			return err
 		}
 	}

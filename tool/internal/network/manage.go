@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // DefaultSubnets are where the default network looks for a free /24:
@@ -151,6 +153,7 @@ func remove(n *Network) error {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+		errs = append(errs, state.RemoveTemps(p)) // of a contain killed in writeJSON
 	}
 	errs = append(errs, Sync(), afterLast())
 	return errors.Join(errs...)

@@ -29,6 +29,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // StateDir holds the networks and their leases. Tests point it elsewhere.
@@ -182,9 +184,5 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return state.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -184,11 +184,10 @@ func (c *Container) Save() error {
 	if err != nil {
 		return err
 	}
-	tmp := path(c.Name) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	if err := WriteFile(path(c.Name), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
 	}
-	return os.Rename(tmp, path(c.Name))
+	return nil
 }
 
 // SetExtra stores v as the record's part for concern.
