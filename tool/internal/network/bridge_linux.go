@@ -50,7 +50,7 @@ func CheckOverlap(name string, subnet netip.Prefix) error {
 			if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
 				dev = l.Attrs().Name
 			}
-			return fmt.Errorf("subnet %s overlaps the host's route to %s (dev %s): pick another --subnet", subnet, p, dev)
+			return refuse(ErrOverlap, name, "subnet %s overlaps the host's route to %s (dev %s)", subnet, p, dev)
 		}
 	}
 	nets, err := List()
@@ -59,7 +59,7 @@ func CheckOverlap(name string, subnet netip.Prefix) error {
 	}
 	for _, n := range nets {
 		if n.Name != name && n.Subnet.Overlaps(subnet) {
-			return fmt.Errorf("subnet %s overlaps network %s (%s): pick another --subnet", subnet, n.Name, n.Subnet)
+			return refuse(ErrOverlap, name, "subnet %s overlaps network %s (%s)", subnet, n.Name, n.Subnet)
 		}
 	}
 	return nil
