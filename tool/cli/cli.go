@@ -136,11 +136,11 @@ func mainWith(grammar any, args []string, g Globals) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(g.Stderr, "contain:", ee.Err)
+			fmt.Fprintln(g.Stderr, "contain:", explain(ee.Err))
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(g.Stderr, "contain:", err)
+	fmt.Fprintln(g.Stderr, "contain:", explain(err))
 	return 1
 }
 

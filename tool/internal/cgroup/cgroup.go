@@ -59,11 +59,27 @@ func (c *Cgroup) Exists() bool {
 	return false
 }
 
-// CheckFree returns an error when a node of that name exists already, in
-// any hierarchy: left by a killed container, or made by hand.
+// NodeError is a node that exists when it should not, or is missing when
+// it should be there. How to remove or find one is the caller's to say.
+type NodeError struct {
+	Node string // the node's path in its hierarchies, "contain/web"
+	Err  error  // fs.ErrExist or fs.ErrNotExist
+}
+
+func (e *NodeError) Error() string {
+	if e.Err == fs.ErrExist {
+		return fmt.Sprintf("cgroup %s exists already", e.Node)
+	}
+	return fmt.Sprintf("no cgroup %s: is the container running?", e.Node)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// CheckFree returns a *NodeError when a node of that name exists already,
+// in any hierarchy: left by a killed container, or made by hand.
 func (c *Cgroup) CheckFree() error {
 	if c.Exists() {
-		return fmt.Errorf("cgroup %s exists already: remove it with contain reset", Rel(c.Name))
+		return &NodeError{Node: Rel(c.Name), Err: fs.ErrExist}
 	}
 	return nil
 }
@@ -150,11 +166,12 @@ func Create(lay *Layout, name string, l *Limits) (c *Cgroup, err error) {
 	return c, nil
 }
 
-// Attach opens the node of the container called name that Create made.
+// Attach opens the node of the container called name that Create made,
+// or returns a *NodeError when there is none.
 func Attach(lay *Layout, name string) (*Cgroup, error) {
 	c := Open(lay, name)
 	if !c.Exists() {
-		return nil, fmt.Errorf("no cgroup %s: is the container running? (contain cgroup ls)", Rel(name))
+		return nil, &NodeError{Node: Rel(name), Err: fs.ErrNotExist}
 	}
 	return c, nil
 }

@@ -154,74 +154,114 @@ func OnlineCPUs() ([]int, error) {
 	return ParseCPUList(string(b))
 }
 
+// LimitError is a Limits that Validate refuses. Its message names each
+// limit by its field's JSON name ("memory_swap"); Text names them the
+// caller's way, as the CLI does by its flags ("--memory-swap").
+type LimitError struct {
+	// Controller is the cgroup controller that the message offers to
+	// mount, if it does, so that the caller can say where that is shown.
+	Controller string
+	format     string
+	args       []any // a limit among them is a name that Text renames
+}
+
+// limit marks an argument of a LimitError's message as the JSON name of
+// a field of Limits, or of several joined by "/".
+type limit string
+
+// refuse returns a *LimitError whose message is format with args.
+func refuse(format string, args ...any) *LimitError {
+	return &LimitError{format: format, args: args}
+}
+
+func (e *LimitError) Error() string { return e.Text(func(name string) string { return name }) }
+
+// Text is the message with each limit named by name(its JSON name).
+func (e *LimitError) Text(name func(string) string) string {
+	args := make([]any, len(e.args))
+	for i, a := range e.args {
+		if l, ok := a.(limit); ok {
+			names := strings.Split(string(l), "/")
+			for j, n := range names {
+				names[j] = name(n)
+			}
+			a = strings.Join(names, "/")
+		}
+		args[i] = a
+	}
+	return fmt.Sprintf(e.format, args...)
+}
+
 // Validate checks l against the host before anything is created: each
 // limit in range, and each limit's controller mounted somewhere. online
-// are the host's CPUs.
+// are the host's CPUs. What it refuses comes as a *LimitError.
 func (l *Limits) Validate(lay *Layout, online []int) error {
-	need := func(flag, ctrl string) error {
+	need := func(lim limit, ctrl string) error {
 		if lay.Where(ctrl) == "" {
-			return fmt.Errorf("%s needs the %s cgroup controller, which this host does not mount: drop %s, or mount it (see contain checkconfig)", flag, ctrl, flag)
+			e := refuse("%s needs the %s cgroup controller, which this host does not mount: drop %s, or mount it", lim, ctrl, lim)
+			e.Controller = ctrl
+			return e
 		}
 		return nil
 	}
 	if l.Memory != 0 {
 		if l.Memory < MinMemory {
-			return fmt.Errorf("--memory %s is below %s, the least a container starts in: give more", FormatSize(l.Memory), FormatSize(MinMemory))
+			return refuse("%s %s is below %s, the least a container starts in: give more", limit("memory"), FormatSize(l.Memory), FormatSize(MinMemory))
 		}
-		if err := need("--memory", "memory"); err != nil {
+		if err := need("memory", "memory"); err != nil {
 			return err
 		}
 	}
 	if l.MemorySwap != 0 {
 		switch {
 		case l.Memory == 0:
-			return fmt.Errorf("--memory-swap needs --memory: it caps memory plus swap")
+			return refuse("%s needs %s: it caps memory plus swap", limit("memory_swap"), limit("memory"))
 		case l.MemorySwap != -1 && l.MemorySwap < l.Memory:
-			return fmt.Errorf("--memory-swap %s is below --memory %s: it counts memory plus swap, so give at least as much", FormatSize(l.MemorySwap), FormatSize(l.Memory))
+			return refuse("%s %s is below %s %s: it counts memory plus swap, so give at least as much", limit("memory_swap"), FormatSize(l.MemorySwap), limit("memory"), FormatSize(l.Memory))
 		}
 		if lay.Where("memory") == V1 {
 			f := filepath.Join(lay.V1["memory"], "memory.memsw.limit_in_bytes")
 			if _, err := os.Stat(f); err != nil {
-				return fmt.Errorf("--memory-swap needs swap accounting, and %s is missing: boot with swapaccount=1, or drop --memory-swap", f)
+				return refuse("%s needs swap accounting, and %s is missing: boot with swapaccount=1, or drop %s", limit("memory_swap"), f, limit("memory_swap"))
 			}
 		}
 	}
 	if l.CPUs != 0 || l.CPUShares != 0 || l.CPUWeight != 0 {
-		if err := need("--cpus/--cpu-shares/--cpu-weight", "cpu"); err != nil {
+		if err := need("cpus/cpu_shares/cpu_weight", "cpu"); err != nil {
 			return err
 		}
 	}
 	if l.CPUs < 0 || l.CPUs != 0 && (l.CPUs*CPUPeriod < 1000 || l.CPUs > float64(len(online))) {
-		return fmt.Errorf("--cpus %g is out of range: give 0.01 to %d, the CPUs this host has", l.CPUs, len(online))
+		return refuse("%s %g is out of range: give 0.01 to %d, the CPUs this host has", limit("cpus"), l.CPUs, len(online))
 	}
 	if l.CPUShares != 0 && l.CPUWeight != 0 {
-		return fmt.Errorf("--cpu-shares and --cpu-weight set the same thing: give one")
+		return refuse("%s and %s set the same thing: give one", limit("cpu_shares"), limit("cpu_weight"))
 	}
 	if l.CPUShares != 0 && (l.CPUShares < 2 || l.CPUShares > 262144) {
-		return fmt.Errorf("--cpu-shares %d is out of range: give 2 to 262144 (1024 is the default)", l.CPUShares)
+		return refuse("%s %d is out of range: give 2 to 262144 (1024 is the default)", limit("cpu_shares"), l.CPUShares)
 	}
 	if l.CPUWeight != 0 && l.CPUWeight > 10000 {
-		return fmt.Errorf("--cpu-weight %d is out of range: give 1 to 10000 (100 is the default)", l.CPUWeight)
+		return refuse("%s %d is out of range: give 1 to 10000 (100 is the default)", limit("cpu_weight"), l.CPUWeight)
 	}
 	if l.CpusetCPUs != "" {
-		if err := need("--cpuset-cpus", "cpuset"); err != nil {
+		if err := need("cpuset_cpus", "cpuset"); err != nil {
 			return err
 		}
 		cpus, err := ParseCPUList(l.CpusetCPUs)
 		if err != nil {
-			return fmt.Errorf("--cpuset-cpus: %w", err)
+			return refuse("%s: %v", limit("cpuset_cpus"), err)
 		}
 		for _, c := range cpus {
 			if !containsInt(online, c) {
-				return fmt.Errorf("--cpuset-cpus %s: CPU %d is not online; this host has CPUs %s", l.CpusetCPUs, c, FormatCPUList(online))
+				return refuse("%s %s: CPU %d is not online; this host has CPUs %s", limit("cpuset_cpus"), l.CpusetCPUs, c, FormatCPUList(online))
 			}
 		}
 	}
 	if l.PidsLimit < 0 {
-		return fmt.Errorf("--pids-limit %d: give a number of tasks above 0", l.PidsLimit)
+		return refuse("%s %d: give a number of tasks above 0", limit("pids_limit"), l.PidsLimit)
 	}
 	if l.PidsLimit != 0 {
-		if err := need("--pids-limit", "pids"); err != nil {
+		if err := need("pids_limit", "pids"); err != nil {
 			return err
 		}
 	}
@@ -242,17 +282,18 @@ func BFQLoaded() bool {
 	return false
 }
 
-// validateIO checks the --io-* limits: v1 needs the blkio files, which
+// validateIO checks the io_* limits: v1 needs the blkio files, which
 // depend on the I/O scheduler; v2 the io controller.
 func (l *Limits) validateIO(lay *Layout) error {
 	type file struct {
-		flag, v1file string
-		set          bool
+		lim    limit
+		v1file string
+		set    bool
 	}
 	for _, f := range []file{
-		{"--io-weight", "blkio.weight", l.IOWeight != 0},
-		{"--io-read-bps", "blkio.throttle.read_bps_device", len(l.IOReadBPS) > 0},
-		{"--io-write-bps", "blkio.throttle.write_bps_device", len(l.IOWriteBPS) > 0},
+		{"io_weight", "blkio.weight", l.IOWeight != 0},
+		{"io_read_bps", "blkio.throttle.read_bps_device", len(l.IOReadBPS) > 0},
+		{"io_write_bps", "blkio.throttle.write_bps_device", len(l.IOWriteBPS) > 0},
 	} {
 		if !f.set {
 			continue
@@ -260,23 +301,23 @@ func (l *Limits) validateIO(lay *Layout) error {
 		switch lay.Where("blkio") {
 		case V1:
 			if _, err := os.Stat(filepath.Join(lay.V1["blkio"], f.v1file)); err != nil {
-				return fmt.Errorf("%s needs %s, which this kernel does not offer (it depends on the I/O scheduler): drop %s", f.flag, f.v1file, f.flag)
+				return refuse("%s needs %s, which this kernel does not offer (it depends on the I/O scheduler): drop %s", f.lim, f.v1file, f.lim)
 			}
 			continue
 		}
 		if lay.Where("io") == "" {
-			return fmt.Errorf("%s needs the blkio (v1) or io (v2) cgroup controller, which this host does not mount: drop %s", f.flag, f.flag)
+			return refuse("%s needs the blkio (v1) or io (v2) cgroup controller, which this host does not mount: drop %s", f.lim, f.lim)
 		}
 		// v2: the library writes the weight to io.bfq.weight, a file
 		// only the BFQ scheduler adds to every non-root node, and only
 		// while it is loaded. Without it the write fails after the node
 		// is made.
-		if f.flag == "--io-weight" && !BFQLoaded() {
-			return fmt.Errorf("--io-weight needs io.bfq.weight, which this kernel does not offer (it depends on the I/O scheduler: modprobe bfq): drop --io-weight")
+		if f.lim == "io_weight" && !BFQLoaded() {
+			return refuse("%s needs io.bfq.weight, which this kernel does not offer (it depends on the I/O scheduler: modprobe bfq): drop %s", f.lim, f.lim)
 		}
 	}
 	if l.IOWeight != 0 && (l.IOWeight < 10 || l.IOWeight > 1000) {
-		return fmt.Errorf("--io-weight %d is out of range: give 10 to 1000", l.IOWeight)
+		return refuse("%s %d is out of range: give 10 to 1000", limit("io_weight"), l.IOWeight)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -48,10 +49,10 @@ func TestValidate(t *testing.T) {
 		l    Limits
 		want string // part of the error, "" for none
 	}{
-		{"memory below the minimum", full, Limits{Memory: 1 << 10}, "--memory 1k is below 6M"},
+		{"memory below the minimum", full, Limits{Memory: 1 << 10}, "memory 1k is below 6M"},
 		{"memory not mounted", noMemory, Limits{Memory: 64 << 20}, "needs the memory cgroup controller"},
-		{"swap without memory", full, Limits{MemorySwap: 64 << 20}, "--memory-swap needs --memory"},
-		{"swap below memory", full, Limits{Memory: 64 << 20, MemorySwap: 32 << 20}, "is below --memory 64M"},
+		{"swap without memory", full, Limits{MemorySwap: 64 << 20}, "memory_swap needs memory"},
+		{"swap below memory", full, Limits{Memory: 64 << 20, MemorySwap: 32 << 20}, "is below memory 64M"},
 		{"negative cpus", full, Limits{CPUs: -1}, "out of range"},
 		{"more cpus than the host", full, Limits{CPUs: 3}, "give 0.01 to 2"},
 		{"cpuset off the host", full, Limits{CpusetCPUs: "7"}, "CPU 7 is not online; this host has CPUs 0-1"},
@@ -67,6 +68,43 @@ func TestValidate(t *testing.T) {
 				t.Errorf("unexpected error: %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLimitErrorText checks that Text renames every limit of a message,
+// those joined by "/" included, and leaves the values alone, and that
+// Controller is set where the message offers to mount one.
+func TestLimitErrorText(t *testing.T) {
+	noCPU := &Layout{Mode: V2, V1: map[string]string{}, V2: t.TempDir(), V2Controllers: []string{"memory"}}
+	full := &Layout{Mode: V2, V1: map[string]string{}, V2: t.TempDir(), V2Controllers: []string{"cpu", "cpuset", "io", "memory", "pids"}}
+	upper := func(name string) string { return "<" + strings.ToUpper(name) + ">" }
+	tests := []struct {
+		name       string
+		lay        *Layout
+		l          Limits
+		want       string
+		controller string
+	}{
+		{"two limits", full, Limits{Memory: 64 << 20, MemorySwap: 32 << 20},
+			"<MEMORY_SWAP> 32M is below <MEMORY> 64M: it counts memory plus swap, so give at least as much", ""},
+		{"a group of limits", noCPU, Limits{CPUShares: 512},
+			"<CPUS>/<CPU_SHARES>/<CPU_WEIGHT> needs the cpu cgroup controller, which this host does not mount: drop <CPUS>/<CPU_SHARES>/<CPU_WEIGHT>, or mount it", "cpu"},
+		{"a value that looks like a name", full, Limits{CpusetCPUs: "memory"},
+			`<CPUSET_CPUS>: "memory" is not a CPU list: write CPUs like 0 or 0-1 or 0,2`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e *LimitError
+			if err := tt.l.Validate(tt.lay, []int{0, 1}); !errors.As(err, &e) {
+				t.Fatalf("Validate = %v, want a *LimitError", err)
+			}
+			if diff := cmp.Diff(tt.want, e.Text(upper)); diff != "" {
+				t.Errorf("Text (-want +got):\n%s", diff)
+			}
+			if e.Controller != tt.controller {
+				t.Errorf("Controller = %q, want %q", e.Controller, tt.controller)
 			}
 		})
 	}

@@ -153,16 +153,34 @@ func (m Map) ToOutside(id uint32) (uint32, bool) {
 	return 0, false
 }
 
-// ErrNoRoot is returned by CheckRoot when a map leaves id 0 unmapped.
-var ErrNoRoot = errors.New("no range maps id 0 inside")
+// What CheckRoot and Default refuse, for errors.Is: each comes in an
+// *Error.
+var (
+	ErrNoRoot  = errors.New("no range maps id 0 inside")
+	ErrNoRange = errors.New("no subordinate id range")
+)
 
-// CheckRoot returns an error naming the flag to fix when m has no root.
+// Error is a map that CheckRoot refuses, or one that Default cannot make.
+// Its message says what is wrong and how the map must change; where the
+// map is given is the caller's to say (the CLI's --uidmap, an OCI
+// bundle's uidMappings), for Kind.
+type Error struct {
+	Kind Kind
+	Err  error // ErrNoRoot or ErrNoRange
+	msg  string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// CheckRoot returns an *Error when m has no root.
 func (m Map) CheckRoot(kind Kind) error {
 	if m.HasRoot() {
 		return nil
 	}
-	return fmt.Errorf("%s map %s: %w: the container's init becomes root in its namespace, so add a range starting at 0 (--%smap 0:OUTSIDE:LENGTH)",
-		kind, strings.ReplaceAll(strings.TrimSpace(m.String()), "\n", ", "), ErrNoRoot, kind)
+	return &Error{Kind: kind, Err: ErrNoRoot, msg: fmt.Sprintf("%s map %s: %v: the container's init becomes root in its namespace, so add a range starting at 0",
+		kind, strings.ReplaceAll(strings.TrimSpace(m.String()), "\n", ", "), ErrNoRoot)}
 }
 
 // ParseProc reads a map as /proc/PID/uid_map shows it: the kernel pads the

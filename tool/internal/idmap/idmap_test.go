@@ -1,6 +1,7 @@
 package idmap
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -75,9 +76,9 @@ func TestRoot(t *testing.T) {
 		t.Errorf("ToOutside(5) = %d, %v, want 100005", got, ok)
 	}
 	err := m.CheckRoot(GID)
-	want := `gid map 1 100001 10, 1000 5000 1: no range maps id 0 inside: the container's init becomes root in its namespace, so add a range starting at 0 (--gidmap 0:OUTSIDE:LENGTH)`
-	if err == nil || err.Error() != want {
-		t.Errorf("CheckRoot = %v, want %q", err, want)
+	want := `gid map 1 100001 10, 1000 5000 1: no range maps id 0 inside: the container's init becomes root in its namespace, so add a range starting at 0`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrNoRoot) {
+		t.Errorf("CheckRoot = %v, want ErrNoRoot, %q", err, want)
 	}
 	if err := (Map{{0, 100000, 1}}).CheckRoot(UID); err != nil {
 		t.Errorf("CheckRoot of a root map: %v", err)
@@ -147,7 +148,7 @@ func TestSubIDs(t *testing.T) {
 	if m, err := Default(UID, "alice", 1000, alice); err != nil || !cmp.Equal(m, Map{{0, 100000, 65536}}) {
 		t.Errorf("Default = %v, %v", m, err)
 	}
-	if _, err := Default(UID, "dave", 1002, nil); err == nil || !strings.Contains(err.Error(), "no uid range for dave in /etc/subuid") {
+	if _, err := Default(UID, "dave", 1002, nil); !errors.Is(err, ErrNoRange) || !strings.Contains(err.Error(), "no uid range for dave in /etc/subuid") {
 		t.Errorf("Default without a range: %v", err)
 	}
 }

@@ -111,14 +111,14 @@ func (m Map) CheckAllowed(kind Kind, name string, id uint32, own []SubID) error 
 	return nil
 }
 
-// Default returns the map a container gets when no --uidmap or --gidmap is
-// given: the first range of the user's subordinate ids, all of it, with
-// root inside at its start, the way LXC and podman's rootless mode map
-// them. It fails with the fix when the user has no range.
+// Default returns the map a container gets when none is given: the first
+// range of the user's subordinate ids, all of it, with root inside at its
+// start, the way LXC and podman's rootless mode map them. It fails with an
+// *Error, and the fix on the host, when the user has no range.
 func Default(kind Kind, name string, id uint32, own []SubID) (Map, error) {
 	if len(own) == 0 {
-		return nil, fmt.Errorf("no %s range for %s in %s: add one as root (usermod --add-sub%ss 100000-165535 %s), or pass --%smap",
-			kind, name, SubIDFiles[kind], kind, name, kind)
+		return nil, &Error{Kind: kind, Err: ErrNoRange, msg: fmt.Sprintf("no %s range for %s in %s: add one as root (usermod --add-sub%ss 100000-165535 %s)",
+			kind, name, SubIDFiles[kind], kind, name)}
 	}
 	return Map{{Inside: 0, Outside: own[0].Start, Length: own[0].Count}}, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // ipnet converts a prefix with a host address into netlink's form.
@@ -48,7 +50,7 @@ func CheckOverlap(name string, subnet netip.Prefix) error {
 			if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
 				dev = l.Attrs().Name
 			}
-			return fmt.Errorf("subnet %s overlaps the host's route to %s (dev %s): pick another --subnet", subnet, p, dev)
+			return refuse(ErrOverlap, name, "subnet %s overlaps the host's route to %s (dev %s)", subnet, p, dev)
 		}
 	}
 	nets, err := List()
@@ -57,7 +59,7 @@ func CheckOverlap(name string, subnet netip.Prefix) error {
 	}
 	for _, n := range nets {
 		if n.Name != name && n.Subnet.Overlaps(subnet) {
-			return fmt.Errorf("subnet %s overlaps network %s (%s): pick another --subnet", subnet, n.Name, n.Subnet)
+			return refuse(ErrOverlap, name, "subnet %s overlaps network %s (%s)", subnet, n.Name, n.Subnet)
 		}
 	}
 	return nil
@@ -130,9 +132,11 @@ func EnableForwarding() error {
 	if strings.TrimSpace(string(cur)) == "1" {
 		return nil
 	}
+	// The earlier value is written whole or not at all: a contain killed
+	// in the middle must not leave an empty one for RestoreForwarding.
 	orig := filepath.Join(StateDir, ipForwardOrig)
 	if _, err := os.Stat(orig); err != nil {
-		if err := os.WriteFile(orig, cur, 0o644); err != nil {
+		if err := state.WriteFile(orig, cur, 0o644); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,7 @@ func Acquire(n *Network, container string, pid int, veth string, ports []Port) (
 		}
 		return l, nil
 	}
-	return Lease{}, fmt.Errorf("network %s is full: all %d addresses of %s are leased; stop a container or use a larger --subnet", n.Name, len(leases), n.Subnet)
+	return Lease{}, refuse(ErrFull, n.Name, "network %s is full: all %d addresses of %s are leased", n.Name, len(leases), n.Subnet)
 }
 
 // Release frees the lease that container holds on the network called

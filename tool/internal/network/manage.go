@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // DefaultSubnets are where the default network looks for a free /24:
@@ -27,7 +29,7 @@ func Create(n *Network) error {
 
 func create(n *Network) error {
 	if _, err := os.Stat(netPath(n.Name)); err == nil {
-		return fmt.Errorf("network %s exists: remove it first with contain net rm %s", n.Name, n.Name)
+		return refuse(ErrExists, n.Name, "network %s exists", n.Name)
 	}
 	if n.Driver == DriverBridge {
 		if _, err := os.Stat(filepath.Join("/sys/class/net", n.Name)); err == nil {
@@ -100,7 +102,7 @@ func Default() (*Network, error) {
 		}
 		return n, create(n)
 	}
-	return nil, fmt.Errorf("no free /24 in %s for the default network: create it with contain net create %s --subnet CIDR", DefaultSubnets, DefaultName)
+	return nil, refuse(ErrNoSubnet, DefaultName, "no free /24 in %s for the default network", DefaultSubnets)
 }
 
 func next24(p netip.Prefix) netip.Prefix {
@@ -151,6 +153,7 @@ func remove(n *Network) error {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+		errs = append(errs, state.RemoveTemps(p)) // of a contain killed in writeJSON
 	}
 	errs = append(errs, Sync(), afterLast())
 	return errors.Join(errs...)

@@ -29,6 +29,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // StateDir holds the networks and their leases. Tests point it elsewhere.
@@ -103,8 +105,33 @@ func NewNetwork(name, driver string, subnet netip.Prefix, isolated bool) (*Netwo
 func netPath(name string) string   { return filepath.Join(StateDir, name+".json") }
 func leasePath(name string) string { return filepath.Join(StateDir, name+".leases.json") }
 
-// ErrUnknown is returned for a network that does not exist.
-var ErrUnknown = errors.New("unknown network")
+// The refusals that a caller may follow with what to do next, for
+// errors.Is: each comes in an *Error.
+var (
+	ErrUnknown  = errors.New("unknown network") // no network of that name
+	ErrExists   = errors.New("network exists")  // Create of a name taken
+	ErrNoSubnet = errors.New("no free subnet")  // Default found none
+	ErrOverlap  = errors.New("subnet overlaps") // a route or another network
+	ErrFull     = errors.New("network is full") // every address is leased
+)
+
+// Error is a refusal of this package. Its message says what is wrong, with
+// the values; what to do about it is the caller's to say (the CLI names
+// its commands and flags), from Kind and Network.
+type Error struct {
+	Kind    error  // ErrUnknown, ErrExists, ErrNoSubnet, ErrOverlap or ErrFull
+	Network string // the network it is about
+	msg     string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// refuse returns an *Error whose message is format with args.
+func refuse(kind error, network, format string, args ...any) *Error {
+	return &Error{Kind: kind, Network: network, msg: fmt.Sprintf(format, args...)}
+}
 
 // Load reads the network called name.
 func Load(name string) (*Network, error) {
@@ -113,7 +140,7 @@ func Load(name string) (*Network, error) {
 	}
 	var n Network
 	if err := readJSON(netPath(name), &n); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w %s: create it with contain net create %s --subnet CIDR, or list them with contain net ls", ErrUnknown, name, name)
+		return nil, refuse(ErrUnknown, name, "unknown network %s", name)
 	} else if err != nil {
 		return nil, err
 	}
@@ -182,9 +209,5 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return state.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -17,6 +18,18 @@ type Port struct {
 
 func (p Port) String() string { return fmt.Sprintf("%d:%d/%s", p.HostPort, p.CtrPort, p.Proto) }
 
+// PortError is a port to publish that ParsePort or CheckPortsFree
+// refuses. Port is the port as the caller wrote it, or as Port.String
+// writes it; the caller may name it its own way (the CLI as -p PORT).
+type PortError struct {
+	Port string
+	Err  error
+}
+
+func (e *PortError) Error() string { return "port " + e.Port + ": " + e.Err.Error() }
+
+func (e *PortError) Unwrap() error { return e.Err }
+
 // ParsePort reads Docker's -p syntax, HOSTPORT:CTRPORT[/tcp|/udp].
 func ParsePort(s string) (Port, error) {
 	spec, proto, ok := strings.Cut(s, "/")
@@ -24,16 +37,16 @@ func ParsePort(s string) (Port, error) {
 		proto = "tcp"
 	}
 	if proto != "tcp" && proto != "udp" {
-		return Port{}, fmt.Errorf("-p %s: protocol %q: use tcp or udp", s, proto)
+		return Port{}, &PortError{Port: s, Err: fmt.Errorf("protocol %q: use tcp or udp", proto)}
 	}
 	h, c, ok := strings.Cut(spec, ":")
 	if !ok {
-		return Port{}, fmt.Errorf("-p %s: write HOSTPORT:CTRPORT, such as -p 8080:80", s)
+		return Port{}, &PortError{Port: s, Err: errors.New("write HOSTPORT:CTRPORT, such as 8080:80")}
 	}
 	hp, err1 := strconv.Atoi(h)
 	cp, err2 := strconv.Atoi(c)
 	if err1 != nil || err2 != nil || hp < 1 || hp > 65535 || cp < 1 || cp > 65535 {
-		return Port{}, fmt.Errorf("-p %s: ports are numbers from 1 to 65535", s)
+		return Port{}, &PortError{Port: s, Err: errors.New("ports are numbers from 1 to 65535")}
 	}
 	return Port{Proto: proto, HostPort: hp, CtrPort: cp}, nil
 }
@@ -59,7 +72,7 @@ func portsFree(ports []Port, container string) error {
 	for i, p := range ports {
 		for _, q := range ports[:i] {
 			if q.Proto == p.Proto && q.HostPort == p.HostPort {
-				return fmt.Errorf("-p %s: host port %d/%s is given twice", p, p.HostPort, p.Proto)
+				return &PortError{Port: p.String(), Err: fmt.Errorf("host port %d/%s is given twice", p.HostPort, p.Proto)}
 			}
 		}
 		for _, n := range nets {
@@ -70,13 +83,13 @@ func portsFree(ports []Port, container string) error {
 			for _, l := range leases {
 				for _, q := range l.Ports {
 					if l.Container != container && q.Proto == p.Proto && q.HostPort == p.HostPort {
-						return fmt.Errorf("-p %s: host port %d/%s is already published by container %s: pick another host port", p, p.HostPort, p.Proto, l.Container)
+						return &PortError{Port: p.String(), Err: fmt.Errorf("host port %d/%s is already published by container %s: pick another host port", p.HostPort, p.Proto, l.Container)}
 					}
 				}
 			}
 		}
 		if err := bindable(p); err != nil {
-			return fmt.Errorf("-p %s: host port %d/%s is in use on the host (%v): pick another host port", p, p.HostPort, p.Proto, err)
+			return &PortError{Port: p.String(), Err: fmt.Errorf("host port %d/%s is in use on the host (%v): pick another host port", p.HostPort, p.Proto, err)}
 		}
 	}
 	return nil

@@ -18,11 +18,36 @@ import (
 // securejoin).
 var MountPoints = []string{"proc", "dev", "sys"}
 
+// Why Dir refuses a directory, for errors.Is: each comes in a *DirError.
+var (
+	ErrNoDir    = errors.New("no rootfs given")
+	ErrMissing  = errors.New("does not exist")
+	ErrNotDir   = errors.New("is not a directory")
+	ErrHostRoot = errors.New("is the host's own root")
+)
+
+// DirError is a directory that Dir refuses. It says what is wrong and no
+// more: where a rootfs comes from is the caller's to say (the CLI names
+// scripts/mkrootfs.sh, an OCI bundle its config.json).
+type DirError struct {
+	Dir string // as the caller gave it; "/" for the host's root
+	Err error  // ErrNoDir, ErrMissing, ErrNotDir or ErrHostRoot
+}
+
+func (e *DirError) Error() string {
+	if e.Err == ErrNoDir {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("rootfs %s %v", e.Dir, e.Err)
+}
+
+func (e *DirError) Unwrap() error { return e.Err }
+
 // Dir checks that dir is an existing directory other than the host's "/"
 // and returns its absolute path. It is all that chroot needs.
 func Dir(dir string) (string, error) {
 	if dir == "" {
-		return "", errors.New("no rootfs given: pass --rootfs DIR (build one with scripts/mkrootfs.sh DIR)")
+		return "", &DirError{Err: ErrNoDir}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -30,16 +55,16 @@ func Dir(dir string) (string, error) {
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("rootfs %s does not exist: build one with scripts/mkrootfs.sh %s", dir, dir)
+		return "", &DirError{Dir: dir, Err: ErrMissing}
 	}
 	if err != nil {
 		return "", fmt.Errorf("rootfs %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return "", fmt.Errorf("rootfs %s is not a directory: pass the directory that holds bin/, etc/, proc/", dir)
+		return "", &DirError{Dir: dir, Err: ErrNotDir}
 	}
 	if abs == "/" {
-		return "", errors.New("rootfs / is the host's own root: pass a separate directory (scripts/mkrootfs.sh DIR builds one)")
+		return "", &DirError{Dir: abs, Err: ErrHostRoot}
 	}
 	return abs, nil
 }

@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,6 +47,7 @@ func TestValidate(t *testing.T) {
 		// err is the whole error message, {dir} standing for the argument, or ""
 		// when Validate must accept it.
 		err  string
+		kind error    // what errors.Is finds in the error, for a *DirError
 		want []string // the tree afterwards
 	}{
 		{
@@ -67,12 +69,14 @@ func TestValidate(t *testing.T) {
 		{
 			name:  "empty",
 			setup: func(t *testing.T, dir string) string { return "" },
-			err:   "no rootfs given: pass --rootfs DIR (build one with scripts/mkrootfs.sh DIR)",
+			err:   "no rootfs given",
+			kind:  ErrNoDir,
 		},
 		{
 			name:  "missing",
 			setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "nothing-here") },
-			err:   "rootfs {dir} does not exist: build one with scripts/mkrootfs.sh {dir}",
+			err:   "rootfs {dir} does not exist",
+			kind:  ErrMissing,
 		},
 		{
 			name: "a file",
@@ -83,18 +87,21 @@ func TestValidate(t *testing.T) {
 				}
 				return p
 			},
-			err:  "rootfs {dir} is not a directory: pass the directory that holds bin/, etc/, proc/",
+			err:  "rootfs {dir} is not a directory",
+			kind: ErrNotDir,
 			want: []string{"rootfs.tar file"},
 		},
 		{
 			name:  "the host's root",
 			setup: func(t *testing.T, dir string) string { return "/" },
-			err:   "rootfs / is the host's own root: pass a separate directory (scripts/mkrootfs.sh DIR builds one)",
+			err:   "rootfs / is the host's own root",
+			kind:  ErrHostRoot,
 		},
 		{
 			name:  "the host's root, spelled otherwise",
 			setup: func(t *testing.T, dir string) string { return "/usr/.." },
-			err:   "rootfs / is the host's own root: pass a separate directory (scripts/mkrootfs.sh DIR builds one)",
+			err:   "rootfs / is the host's own root",
+			kind:  ErrHostRoot,
 		},
 		{
 			name: "mount point is a regular file",
@@ -117,6 +124,7 @@ func TestValidate(t *testing.T) {
 			name  string
 			setup func(t *testing.T, dir string) string
 			err   string
+			kind  error
 			want  []string
 		}{
 			name: "symlinked " + name,
@@ -144,6 +152,9 @@ func TestValidate(t *testing.T) {
 				}
 				if diff := cmp.Diff(want, err.Error()); diff != "" {
 					t.Errorf("Validate(%q) error (-want +got):\n%s", arg, diff)
+				}
+				if tt.kind != nil && !errors.Is(err, tt.kind) {
+					t.Errorf("Validate(%q) error %v is not %v", arg, err, tt.kind)
 				}
 			} else {
 				if err != nil {

@@ -192,20 +192,10 @@ func Save(name string, rec any) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(path(name), b, 0o600); err != nil {
+	if err := WriteFile(path(name), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", name, err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path.
-func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Load reads the record of the container called name into rec; a name
@@ -243,8 +233,9 @@ func Exists(name string) bool {
 // release.
 func Remove(name string) error {
 	var errs []error
-	// The half-written record of an owner killed inside Save, the files
-	// beside the record, the record, then the lock file.
+	// The half-written records of an owner killed inside Save, the
+	// files beside the record, the record, then the lock file.
+	errs = append(errs, RemoveTemps(path(name)))
 	ps := []string{path(name) + ".tmp"}
 	for _, s := range Files {
 		ps = append(ps, File(name, s))
