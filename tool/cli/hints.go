@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/contain-dev/contain/tool/internal/cgroup"
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/idmap"
 	"github.com/contain-dev/contain/tool/internal/network"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // explain returns the message that contain prints for err. The library
@@ -30,12 +32,14 @@ func explain(err error) string {
 // and returns its text and the CLI's for it; "", "" when there is none.
 func hint(err error) (lib, cli string) {
 	var (
-		dir   *rootfs.DirError
-		lim   *cgroup.LimitError
-		node  *cgroup.NodeError
-		netw  *network.Error
-		port  *network.PortError
-		idErr *idmap.Error
+		dir    *rootfs.DirError
+		lim    *cgroup.LimitError
+		node   *cgroup.NodeError
+		netw   *network.Error
+		port   *network.PortError
+		idErr  *idmap.Error
+		taken  *state.TakenError
+		driver *container.WrongDriverError
 	)
 	switch {
 	case errors.As(err, &dir):
@@ -55,6 +59,10 @@ func hint(err error) (lib, cli string) {
 		return netw.Error(), netw.Error() + networkHint(netw)
 	case errors.As(err, &port):
 		return port.Error(), fmt.Sprintf("-p %s: %v", port.Port, port.Err)
+	case errors.As(err, &taken):
+		return taken.Error(), fmt.Sprintf("a container named %s is running or starting (its contain holds %s): pick another --name", taken.Name, taken.Lock)
+	case errors.As(err, &driver):
+		return driver.Error(), fmt.Sprintf("network %s is an %s network: use --net %s=%s", driver.Network, driver.Driver, driver.Driver, driver.Network)
 	case errors.As(err, &idErr):
 		switch idErr.Err {
 		case idmap.ErrNoRoot:

@@ -15,9 +15,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/contain-dev/contain/tool/internal/cgroup"
+	"github.com/contain-dev/contain/tool/internal/container"
 	"github.com/contain-dev/contain/tool/internal/idmap"
 	"github.com/contain-dev/contain/tool/internal/network"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
+	"github.com/contain-dev/contain/tool/internal/state"
 )
 
 // useNetDir points network.StateDir, and DefaultSubnets, at a directory of
@@ -134,6 +136,12 @@ func TestExplain(t *testing.T) {
 			p := network.Port{Proto: "udp", HostPort: 18201, CtrPort: 53}
 			return network.CheckPortsFree([]network.Port{p, p}, "web")
 		}, "-p 18201:53/udp: host port 18201/udp is given twice"},
+		{"name taken", func(t *testing.T) error {
+			return fmt.Errorf("create: %w", &state.TakenError{Name: "web", Lock: "/run/contain/web.lock"})
+		}, "create: a container named web is running or starting (its contain holds /run/contain/web.lock): pick another --name"},
+		{"network of another driver", func(t *testing.T) error {
+			return &container.WrongDriverError{Network: "lab", Driver: "ovs", Mode: container.NetBridge}
+		}, "network lab is an ovs network: use --net ovs=lab"},
 		{"map without root", func(t *testing.T) error {
 			return idmap.Map{{Inside: 1, Outside: 100000, Length: 100}}.CheckRoot(idmap.UID)
 		}, "uid map 1 100000 100: no range maps id 0 inside: the container's init becomes root in its namespace, so add a range starting at 0 (--uidmap 0:OUTSIDE:LENGTH)"},

@@ -93,7 +93,7 @@ func (c *RunCmd) Run(g *Globals) (err error) {
 	}
 	ct, err := container.Create(cfg, container.IO{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr})
 	if err != nil {
-		return exitError(runHint(err))
+		return exitError(err)
 	}
 	defer func() {
 		if derr := ct.Destroy(); derr != nil && err == nil {
@@ -123,20 +123,6 @@ func exitError(err error) error {
 		return &ExitError{Code: f.Code, Err: err}
 	}
 	return &ExitError{Code: initstage.ExitSetup, Err: err}
-}
-
-// runHint adds to an error of container.Create what the user of contain
-// run can do about it.
-func runHint(err error) error {
-	var taken *state.TakenError
-	var driver *container.WrongDriverError
-	switch {
-	case errors.As(err, &taken):
-		return fmt.Errorf("a container named %s is running or starting (its contain holds %s): pick another --name", taken.Name, taken.Lock)
-	case errors.As(err, &driver):
-		return fmt.Errorf("network %s is an %s network: use --net %s=%s", driver.Network, driver.Driver, driver.Driver, driver.Network)
-	}
-	return err
 }
 
 // reportOOM tells, once the container has ended, whether the OOM killer
