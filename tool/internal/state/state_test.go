@@ -201,7 +201,7 @@ func TestOwnerLock(t *testing.T) {
 // and a half-written record away.
 func TestListHalfMade(t *testing.T) {
 	useTempDir(t)
-	for _, f := range []string{"early.lock", "late.json.tmp", "late.lock"} {
+	for _, f := range []string{"early.lock", "late.json.tmp", ".late.json.tmp1", "late.lock"} {
 		if err := os.WriteFile(Dir+"/"+f, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
