@@ -107,7 +107,9 @@ func DeleteLink(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := netlink.LinkDel(l); err != nil {
+	// ENODEV: gone between the lookup and the delete, as a veth is when
+	// the kernel destroys its pair with the peer's network namespace.
+	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("ip link del %s: %w", name, err)
 	}
 	return nil
