@@ -43,11 +43,13 @@ const (
 	intScript  = `trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.1; done`
 )
 
-// Time limits: for a whole run, and for the runner to say the command
-// runs once it has printed its first line.
+// Time limits: for a whole run; for the runner to say the command runs
+// once the command has printed its first line; for a runner to go on
+// after its child has gone, before the grader calls it hung.
 const (
 	runLimit     = 10 * time.Second
-	startedLimit = 2 * time.Second
+	startedLimit = 3 * time.Second
+	lonelyLimit  = 2 * time.Second
 )
 
 func main() {
@@ -122,8 +124,8 @@ type watch func(c *exec.Cmd, line string, r *result)
 
 // run runs the runner with args on the rootfs; with w, it calls w with the
 // first line the command prints. It kills the runner when it hangs: when
-// it still runs after its last child has gone (it waits on a pipe nobody
-// will close), or at runLimit.
+// it still runs lonelyLimit after its child has gone (it waits on a pipe
+// nobody will close), or at runLimit.
 func (rs *runs) run(args []string, w watch) result {
 	host, _ := os.Hostname()
 	defer func() {
@@ -158,7 +160,7 @@ func (rs *runs) run(args []string, w watch) result {
 	done := make(chan error, 1)
 	go func() { done <- c.Wait() }()
 	var r result
-	began, lonely := time.Now(), time.Time{}
+	began, lonely, sawChild := time.Now(), time.Time{}, false
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var werr error
@@ -173,16 +175,22 @@ loop:
 				w = nil
 			}
 		case <-tick.C:
+			// A zombie is a child that was there: a runner that never
+			// waits keeps its dead child as one.
+			alive := len(children(c.Process.Pid)) > 0
+			sawChild = sawChild || alive || zombies(c.Process.Pid) > 0
 			switch {
 			case time.Since(began) > runLimit:
 				r.Killed = "limit"
-			case len(children(c.Process.Pid)) > 0:
+			case alive:
 				lonely = time.Time{}
 				continue
+			case !sawChild:
+				continue // not started yet: a slow machine takes its time
 			case lonely.IsZero():
 				lonely = time.Now()
 				continue
-			case time.Since(lonely) > time.Second:
+			case time.Since(lonely) > lonelyLimit:
 				r.Killed = "hung"
 			default:
 				continue
@@ -258,8 +266,15 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// children returns the pids whose parent is pid, from /proc/*/stat.
-func children(pid int) []int {
+// children returns the pids of the living children of pid.
+func children(pid int) []int { return kin(pid, false) }
+
+// zombies counts the children of pid that have died and are not waited for.
+func zombies(pid int) int { return len(kin(pid, true)) }
+
+// kin returns the pids whose parent is pid, from /proc/*/stat: the
+// zombies among them, or the others.
+func kin(pid int, zombie bool) []int {
 	entries, _ := os.ReadDir("/proc")
 	var kids []int
 	for _, e := range entries {
@@ -272,10 +287,9 @@ func children(pid int) []int {
 			continue
 		}
 		// pid (comm) state ppid ...: comm may hold spaces, so count
-		// from the last ")". A zombie is no child that runs: a runner
-		// that never waits keeps its dead child as one.
+		// from the last ")".
 		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) && f[0] != "Z" {
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) && (f[0] == "Z") == zombie {
 			kids = append(kids, p)
 		}
 	}
