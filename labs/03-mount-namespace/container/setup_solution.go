@@ -19,7 +19,9 @@ import (
 //  2. bind rootfs onto itself, because pivot_root needs a mount point, and
 //     before the mounts below, which then land on that bind;
 //  3. mount /proc, /dev and /sys while rootfs still has its host path;
-//  4. pivot_root into rootfs and detach the old root.
+//  4. pivot_root into rootfs and detach the old root;
+//  5. (the stretch goal) remount the new / read-only, which only the mount
+//     that holds it can be, once it is a mount of its own.
 func setup(rootfs string) error {
 	if err := makePrivate(); err != nil {
 		return err
@@ -36,7 +38,10 @@ func setup(rootfs string) error {
 	if err := mountSys(rootfs); err != nil {
 		return err
 	}
-	return pivotRoot(rootfs)
+	if err := pivotRoot(rootfs); err != nil {
+		return err
+	}
+	return readOnlyRoot("/")
 }
 
 // makePrivate stops mount events from propagating between this mount
@@ -173,6 +178,21 @@ func pivotRoot(rootfs string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return fmt.Errorf("chdir /: %w", err)
+	}
+	return nil
+}
+
+// readOnlyRoot remounts the bind at root read-only: a bind is created with
+// the flags of nothing but MS_REC, so MS_RDONLY needs a second mount(2),
+// a remount of that one mount (MS_BIND with MS_REMOUNT changes the mount,
+// not the filesystem it shows, which the host still writes). Mounts on
+// top of it, /dev, /proc and /sys, keep their own flags. It runs after
+// pivot_root: root is "/" by then.
+//
+// Equivalent to: mount -o remount,bind,ro /
+func readOnlyRoot(root string) error {
+	if err := unix.Mount("", root, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", root, err)
 	}
 	return nil
 }

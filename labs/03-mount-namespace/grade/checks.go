@@ -44,6 +44,11 @@ type observation struct {
 	// umask is the one the grader started the containers with, as
 	// umask(1) prints it ("0022"); see startUmask in main.go.
 	umask string
+	// entries counts what devScript found in "/proc" and "/sys"; a
+	// directory it did not count is missing.
+	entries map[string]int
+	// skip says why the stretch goal is not graded, or "".
+	skip string
 }
 
 // parse decodes the probe's report and the /dev listing.
@@ -56,7 +61,14 @@ func (o *observation) parse() {
 		o.reportErr = err
 	}
 	o.devEntries = map[string]devEntry{}
+	o.entries = map[string]int{}
 	for _, line := range strings.Split(o.dev.Stdout, "\n") {
+		var dir string
+		var n int
+		if _, err := fmt.Sscanf(line, "=%s %d", &dir, &n); err == nil {
+			o.entries[dir] = n
+			continue
+		}
 		f := strings.Split(line, "|")
 		if len(f) != 6 {
 			continue
@@ -78,11 +90,27 @@ var checks = []grading.Check[*observation]{
 	{Name: "/sys is a read-only sysfs", Points: 2, Run: checkSys},
 	{Name: "/ is the rootfs, and the host's tree is gone", Points: 3, Run: checkRoot},
 	{Name: "chapter 02's escape stays inside", Points: 2, Run: checkEscape},
+	{Name: "/ is read-only, /dev is not", Stretch: true, Skip: func(o *observation) string { return o.skip }, Run: checkReadOnly},
 }
 
 // noReport is the hint of the checks that need the probe's report when
 // there is none.
 const noReport = "the probe did not run, so there is nothing to look at: see the first check"
+
+// hidden tells whether /proc, /dev and /sys all look like the empty
+// directories of the rootfs on disk. The starter binds them and a
+// finished setup mounts them: when none shows, they were most likely
+// mounted and then covered, by a bind of the rootfs made after them.
+func (o *observation) hidden() bool {
+	return o.report != nil && !o.report.ProcMounted && len(o.devEntries) == 0 && o.entries["/sys"] == 0 && o.entries["/proc"] == 0 && o.dev.Code == 0
+}
+
+// hiddenHint is the hint of the /proc, /dev and /sys checks when hidden.
+const hiddenHint = "/proc, /dev and /sys are all empty directories, as if nothing were mounted on them. If setup mounts them, something made later hides them: a bind of the rootfs onto itself takes the directory alone, without the mounts below it (unless MS_REC), and what the container sees is that bind. Bind the rootfs before mounting /proc, /dev and /sys"
+
+// noTable is the hint of the checks that need the container's mount table
+// when /proc, from which the probe reads it, is not mounted.
+const noTable = "the probe cannot tell what is mounted where: it reads the mount table from /proc, and /proc is not mounted (see the /proc check)"
 
 // list shows at most four items, then how many more there are.
 func list(items []string) string {
@@ -129,6 +157,9 @@ func checkRuns(o *observation) string {
 	case said == "":
 		return fmt.Sprintf("the container exited with status %d and said nothing", o.probe.Code)
 	}
+	if wd, ok := workingDir(said); ok && wd != "ROOTFS" && !strings.HasPrefix(wd, "ROOTFS/") && strings.Contains(said, "pivot_root") {
+		return fmt.Sprintf("the container did not start: %q. pivot_root(\".\", \".\") pivots into \".\", the working directory, which was %s, not the rootfs: chdir into the rootfs first", said, wd)
+	}
 	for _, a := range startAdvice {
 		if !slices.ContainsFunc(a.words, func(w string) bool { return !strings.Contains(said, w) }) {
 			return fmt.Sprintf("the container did not start: %q. %s", said, a.advice)
@@ -137,19 +168,39 @@ func checkRuns(o *observation) string {
 	return fmt.Sprintf("the container did not start: %q (exit status %d)", said, o.probe.Code)
 }
 
+// workingDir finds the working directory that the container's main adds
+// to a setup failure, "(working directory DIR)".
+func workingDir(said string) (string, bool) {
+	_, rest, ok := strings.Cut(said, "(working directory ")
+	if !ok {
+		return "", false
+	}
+	wd, _, ok := strings.Cut(rest, ")")
+	return wd, ok
+}
+
 func checkPropagation(o *observation) string {
-	var changed []string
+	var added, removed []string
 	for _, r := range []result{o.probe, o.dev, o.escape} {
 		for _, c := range relative(r.Changed, r.Rootfs) {
-			if !slices.Contains(changed, c) {
-				changed = append(changed, c)
+			switch {
+			case strings.HasPrefix(c, "-") && !slices.Contains(removed, c):
+				removed = append(removed, c)
+			case strings.HasPrefix(c, "+") && !slices.Contains(added, c):
+				added = append(added, c)
 			}
 		}
 	}
-	if len(changed) == 0 {
-		return ""
+	switch {
+	case len(removed) > 0:
+		// The mounts below / stayed peers of the host's: the
+		// unmount of the old root (MNT_DETACH takes its whole
+		// subtree) propagated to them.
+		return fmt.Sprintf("mounts vanished from the host while the container ran (%s): the container's unmount of its old root propagated to the host's copies. / was made private, but not the mounts below it, which stay peers of the host's: pass MS_REC with MS_PRIVATE, so that the change applies to every mount from / down", list(removed))
+	case len(added) > 0:
+		return fmt.Sprintf("the host's mount table changed while the container ran (%s). On a host whose / is shared, as systemd makes it (and as the grader's stand-in for the host is), the copies clone(2) made stay peers of the host's mounts: make / private, recursively, before the first mount", list(added))
 	}
-	return fmt.Sprintf("the host's mount table changed while the container ran (%s). On a host whose / is shared, as systemd makes it (and as the grader's stand-in for the host is), the copies clone(2) made stay peers of the host's mounts: make / private, recursively, before the first mount", list(changed))
+	return ""
 }
 
 func checkProc(o *observation) string {
@@ -159,6 +210,8 @@ func checkProc(o *observation) string {
 	}
 	m, mounted := r.MountAt("/proc")
 	switch {
+	case o.hidden():
+		return hiddenHint
 	case !mounted && !r.ProcMounted:
 		return "/proc is empty: nothing is mounted there. Mount a new procfs on ROOTFS/proc, as mount -t proc proc ROOTFS/proc does"
 	case mounted && m.FSType != "proc":
@@ -207,6 +260,10 @@ func checkDev(o *observation) string {
 	}
 	slices.Sort(extra)
 	switch {
+	case o.hidden():
+		return hiddenHint
+	case len(r.Mounts) == 0:
+		return noTable
 	case !mounted:
 		return "/dev is not a mount, so the nodes made there land in the rootfs on disk: mount a tmpfs on ROOTFS/dev first"
 	case m.FSType == "devtmpfs":
@@ -279,6 +336,10 @@ func checkDevpts(o *observation) string {
 	mux, hasMux := o.devEntries["pts/ptmx"]
 	ptmx, hasPtmx := o.devEntries["ptmx"]
 	switch {
+	case o.hidden():
+		return hiddenHint
+	case len(r.Mounts) == 0:
+		return noTable
 	case !mounted:
 		return "/dev/pts is not mounted: mount a devpts of the container's own there (option newinstance)"
 	case m.FSType != "devpts":
@@ -309,6 +370,10 @@ func checkSys(o *observation) string {
 	}
 	m, mounted := r.MountAt("/sys")
 	switch {
+	case o.hidden():
+		return hiddenHint
+	case len(r.Mounts) == 0:
+		return noTable
 	case !mounted:
 		return "/sys is not mounted: mount sysfs, read-only, on ROOTFS/sys"
 	case m.FSType != "sysfs":
@@ -379,6 +444,32 @@ func checkEscape(o *observation) string {
 		return "escape climbed out to the host's / and ran a command there: chroot(2) is no jail. pivot_root(2) into the rootfs and detach the old root"
 	case !strings.Contains(said, "escape:"):
 		return fmt.Sprintf("the container did not run escape: %q (exit status %d)", grading.FirstLine(strings.ReplaceAll(said, o.escape.Rootfs, "ROOTFS")), o.escape.Code)
+	}
+	return ""
+}
+
+func checkReadOnly(o *observation) string {
+	r := o.report
+	if r == nil {
+		return noReport
+	}
+	if len(r.Mounts) == 0 {
+		return noTable
+	}
+	var roots []probe.Mount
+	for _, m := range r.Mounts {
+		if m.MountPoint == "/" {
+			roots = append(roots, m)
+		}
+	}
+	dev, devMounted := r.MountAt("/dev")
+	switch {
+	case len(roots) != 1:
+		return "first pass the / check: the remount is of the one mount at /"
+	case !slices.Contains(strings.Split(roots[0].Options, ","), "ro"):
+		return fmt.Sprintf("/ is mounted %s: a bind ignores MS_RDONLY when it is made; remount that mount, MS_REMOUNT|MS_BIND|MS_RDONLY, once it exists", roots[0].Options)
+	case devMounted && !slices.Contains(strings.Split(dev.Options, ","), "rw"):
+		return fmt.Sprintf("/dev is mounted %s too: remount only the mount at / (without MS_REC), not what is mounted on it", dev.Options)
 	}
 	return ""
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/contain-dev/contain/labs/internal/grading"
 	"github.com/contain-dev/contain/tool/probe"
 	"github.com/contain-dev/contain/tool/testkit"
@@ -23,7 +25,8 @@ func TestGrade(t *testing.T) {
 				"the command runs as pid 1 of the container",
 				"the command runs with the umask it was started with",
 			},
-			Score: "Score: 2/20",
+			Skipped: []string{"/ is read-only, /dev is not"},
+			Score:   "Score: 2/20",
 			Hints: []string{
 				"make / private, recursively, before the first mount",
 				"Did you mount proc after entering the PID namespace?",
@@ -66,13 +69,14 @@ func passing() *observation {
 		report: &probe.Report{
 			Pid: 1, Pids: []int{1}, ProcMounted: true, Umask: "0022",
 			Mounts: []probe.Mount{
-				{MountPoint: "/", Root: rootfs, FSType: "ext4", Source: "/dev/vda", Options: "rw,relatime"},
+				{MountPoint: "/", Root: rootfs, FSType: "ext4", Source: "/dev/vda", Options: "ro,relatime"},
 				{MountPoint: "/proc", Root: "/", FSType: "proc", Source: "proc", Options: "rw,nosuid,nodev,noexec,relatime"},
 				{MountPoint: "/dev", Root: "/", FSType: "tmpfs", Source: "tmpfs", Options: "rw,nosuid"},
 				{MountPoint: "/dev/pts", Root: "/", FSType: "devpts", Source: "devpts", Options: "rw,nosuid,noexec,relatime"},
 				{MountPoint: "/sys", Root: "/", FSType: "sysfs", Source: "sysfs", Options: "ro,nosuid,nodev,noexec,relatime"},
 			},
 		},
+		entries: map[string]int{"/proc": 60, "/sys": 12},
 		devEntries: map[string]devEntry{
 			"ptmx":     {Type: "symbolic link", Mode: "777", Target: "pts/ptmx"},
 			"pts":      {Type: "directory", Mode: "755"},
@@ -101,6 +105,14 @@ func setMode(o *observation, name, mode string) {
 	o.devEntries[name] = e
 }
 
+// hideAll is what a container shows whose /proc, /dev and /sys were
+// mounted and then covered by a bind of the rootfs made after them.
+func hideAll(o *observation) {
+	o.report.Pids, o.report.ProcMounted, o.report.Mounts = []int{}, false, nil
+	o.devEntries = map[string]devEntry{}
+	o.entries = map[string]int{"/proc": 0, "/sys": 0}
+}
+
 // TestHints feeds each check a container with one thing wrong, and checks
 // that the hint names it. It needs no root: checks only read observations.
 func TestHints(t *testing.T) {
@@ -122,6 +134,18 @@ func TestHints(t *testing.T) {
 			o.report, o.probe.Code = nil, 125
 			o.probe.Stderr = "container: setup /tmp/lab03-x/run1/rootfs: pivot_root /tmp/lab03-x/run1/rootfs: invalid argument\n"
 		}, `"container: setup ROOTFS: pivot_root ROOTFS: invalid argument". pivot_root(2) fails with EINVAL`},
+		{"pivot_root without chdir", checkRuns, func(o *observation) {
+			o.report, o.probe.Code = nil, 125
+			o.probe.Stderr = "container: setup /tmp/lab03-x/run1/rootfs: pivot_root /tmp/lab03-x/run1/rootfs: device or resource busy (working directory /home/vagrant/contain)\n"
+		}, `pivots into ".", the working directory, which was /home/vagrant/contain, not the rootfs: chdir into the rootfs first`},
+		{"unwrapped EINVAL without chdir", checkRuns, func(o *observation) {
+			o.report, o.probe.Code = nil, 125
+			o.probe.Stderr = "container: setup /tmp/lab03-x/run1/rootfs: pivot_root: invalid argument (working directory /root)\n"
+		}, "which was /root, not the rootfs: chdir into the rootfs first"},
+		{"EINVAL in the rootfs", checkRuns, func(o *observation) {
+			o.report, o.probe.Code = nil, 125
+			o.probe.Stderr = "container: setup /tmp/lab03-x/run1/rootfs: pivot_root .: invalid argument (working directory /tmp/lab03-x/run1/rootfs)\n"
+		}, "pivot_root(2) fails with EINVAL when a mount involved is shared"},
 		{"old root busy", checkRuns, func(o *observation) {
 			o.report, o.probe.Code = nil, 125
 			o.probe.Stderr = "container: setup x: unmount the old root: device or resource busy\n"
@@ -129,6 +153,21 @@ func TestHints(t *testing.T) {
 		{"leak", checkPropagation, func(o *observation) {
 			o.dev.Changed = []string{"+/tmp/lab03-x/run1/rootfs/proc (proc)"}
 		}, "(+ROOTFS/proc (proc))"},
+		{"private without MS_REC", checkPropagation, func(o *observation) {
+			o.probe.Changed = []string{"-/dev/pts (devpts)", "-/sys/fs/cgroup (tmpfs)"}
+		}, "mounts vanished from the host while the container ran (-/dev/pts (devpts), -/sys/fs/cgroup (tmpfs)): the container's unmount of its old root propagated to the host's copies. / was made private, but not the mounts below it"},
+		{"hidden by a later bind: proc", checkProc, hideAll, "a bind of the rootfs onto itself takes the directory alone"},
+		{"hidden by a later bind: dev", checkDev, hideAll, "/proc, /dev and /sys are all empty directories"},
+		{"hidden by a later bind: devpts", checkDevpts, hideAll, "/proc, /dev and /sys are all empty directories"},
+		{"hidden by a later bind: sys", checkSys, hideAll, "Bind the rootfs before mounting /proc, /dev and /sys"},
+		{"no table, /sys mounted", checkSys, func(o *observation) {
+			o.report.Pids, o.report.ProcMounted, o.report.Mounts = []int{}, false, nil
+		}, "the probe cannot tell what is mounted where"},
+		{"read-only root", checkReadOnly, func(o *observation) {}, ""},
+		{"root rw", checkReadOnly, func(o *observation) { setMount(o, "/", func(m *probe.Mount) { m.Options = "rw,relatime" }) },
+			"/ is mounted rw,relatime: a bind ignores MS_RDONLY when it is made; remount that mount, MS_REMOUNT|MS_BIND|MS_RDONLY"},
+		{"dev ro too", checkReadOnly, func(o *observation) { setMount(o, "/dev", func(m *probe.Mount) { m.Options = "ro,nosuid" }) },
+			"/dev is mounted ro,nosuid too"},
 		{"host pids", checkProc, func(o *observation) { o.report.Pids = []int{1, 2, 3, 4, 5, 77} },
 			"/proc lists 6 pids (1, 2, 3, 4, …) where the container has one process"},
 		{"no proc", checkProc, func(o *observation) {
@@ -175,5 +214,22 @@ func TestHints(t *testing.T) {
 			tt.spoil(o)
 			grading.CheckHint(t, tt.check(o), tt.wantHint)
 		})
+	}
+}
+
+// TestParse decodes devScript's output: one line per /dev entry, then the
+// counts of /proc and /sys.
+func TestParse(t *testing.T) {
+	o := &observation{dev: result{Stdout: "null|character special file|1|3|666|\nptmx|symbolic link|0|0|777|pts/ptmx\n=/proc 0\n=/sys 31\n"}}
+	o.parse()
+	want := map[string]devEntry{
+		"null": {Type: "character special file", Major: 1, Minor: 3, Mode: "666"},
+		"ptmx": {Type: "symbolic link", Mode: "777", Target: "pts/ptmx"},
+	}
+	if diff := cmp.Diff(want, o.devEntries); diff != "" {
+		t.Errorf("devEntries (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"/proc": 0, "/sys": 31}, o.entries); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
 	}
 }

@@ -76,7 +76,10 @@ func grade(solution bool, cmd []string) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	return grading.Status(grading.Report(os.Stdout, checks, obs)), nil
+	if obs.skip, err = s.Stretch(solution, containerPkg); err != nil {
+		return 2, err
+	}
+	return grading.Report(os.Stdout, checks, obs).Status(), nil
 }
 
 // lab is one grading session: the temporary directory, a pristine rootfs
@@ -105,7 +108,10 @@ func (l *lab) freshRootfs() (string, error) {
 
 // The commands the grader runs in the container. devScript prints one
 // line per entry of /dev and /dev/pts: name|type|major|minor|mode|target,
-// with major and minor in hex, as stat(1) prints them.
+// with major and minor in hex, as stat(1) prints them; then how many
+// entries /proc and /sys have, as "=/proc N", which tells a directory
+// with nothing mounted on it (0) from one whose mount the probe cannot
+// see without /proc.
 var (
 	probeCmd  = []string{"/usr/local/bin/probe"}
 	escapeCmd = []string{"/usr/local/bin/escape", "true"}
@@ -113,7 +119,8 @@ var (
 for f in * pts/*; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
 	echo "$(stat -c '%n|%F|%t|%T|%a' "$f")|$(readlink "$f")"
-done`
+done
+for d in /proc /sys; do echo "=$d $(ls -A $d | wc -l)"; done`
 	devCmd = []string{"/bin/sh", "-c", devScript}
 )
 

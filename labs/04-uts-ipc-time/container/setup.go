@@ -22,3 +22,17 @@ func newTimeNamespace(boottime int64) error {
 	// Read: time_namespaces(7).
 	return nil
 }
+
+// freshBoottime should return the boot clock offset that makes the
+// command's CLOCK_BOOTTIME start at 0, as if the container had just
+// booted: what `uptime` in a container shows with LXCFS. main passes it to
+// newTimeNamespace when BOOTTIME is "fresh".
+func freshBoottime() (int64, error) {
+	// TODO(stretch): the offset is added to the host's clock, so it is
+	// negative here, and it depends on when you ask. The kernel refuses
+	// (ERANGE) an offset that makes the clock negative, even by a
+	// nanosecond. Delete this TODO line when you start: the grader
+	// grades the stretch goal from then on. Read: clock_gettime(2),
+	// time_namespaces(7) "/proc/PID/timens_offsets".
+	return 0, nil
+}

@@ -21,6 +21,9 @@ import (
 	"github.com/contain-dev/contain/labs/internal/grading"
 )
 
+// containerPkg is the learner's program, as go build names it.
+const containerPkg = "./labs/04-uts-ipc-time/container"
+
 // The container's hostname and boot clock offset the grader asks for: ten
 // years, more than any machine's uptime.
 const (
@@ -44,6 +47,10 @@ type observation struct {
 	hostHostname, hostHostname2 string
 	hostTime, hostUTS           string
 	hostUptime                  int64
+	// fresh is the stretch goal's run, with BOOTTIME "fresh"; skip says
+	// why it did not run, or "".
+	fresh grading.Result
+	skip  string
 }
 
 // grade builds the container, observes it and reports.
@@ -53,7 +60,7 @@ func grade(solution bool, _ []string) (int, error) {
 		return 2, err
 	}
 	defer s.Close()
-	bins, err := s.Build(s.Tmp, solution, "./labs/04-uts-ipc-time/container")
+	bins, err := s.Build(s.Tmp, solution, containerPkg)
 	if err != nil {
 		return 1, err
 	}
@@ -69,7 +76,15 @@ func grade(solution bool, _ []string) (int, error) {
 	o.code, o.stderr = r.Code, r.Stderr
 	o.lines = strings.Split(strings.TrimSpace(r.Stdout), "\n")
 	o.hostHostname2, _ = os.Hostname()
-	return grading.Status(grading.Report(os.Stdout, checks, o)), nil
+	if o.skip, err = s.Stretch(solution, containerPkg); err != nil {
+		return 2, err
+	}
+	if o.skip == "" {
+		if o.fresh, err = grading.Run(exec.Command(bins[0], wantHostname, "fresh", "/bin/sh", "-c", "cut -d. -f1 /proc/uptime"), 30*time.Second); err != nil {
+			return 2, err
+		}
+	}
+	return grading.Report(os.Stdout, checks, o).Status(), nil
 }
 
 // uptime reads the host's CLOCK_BOOTTIME in whole seconds.
@@ -87,6 +102,7 @@ var checks = []grading.Check[*observation]{
 	{Name: "the host's hostname is unchanged", Points: 1, Run: checkHostHostname},
 	{Name: "the command is in a new time namespace", Points: 2, Run: checkTimeNS},
 	{Name: "CLOCK_BOOTTIME inside is ten years ahead", Points: 3, Run: checkUptime},
+	{Name: "with BOOTTIME fresh, the uptime inside starts at 0", Stretch: true, Skip: func(o *observation) string { return o.skip }, Run: checkFresh},
 }
 
 // line returns line i of the container's output, or "".
@@ -144,4 +160,28 @@ func checkUptime(o *observation) string {
 	default:
 		return fmt.Sprintf("uptime inside is %d s, want at least %d", up, offset)
 	}
+}
+
+// freshSlack is how far from 0 a fresh boot clock may be when the command
+// reads it: the time to start it, on a slow machine.
+const freshSlack = 5
+
+func checkFresh(o *observation) string {
+	said := grading.FirstLine(o.fresh.Stderr)
+	if o.fresh.Code != 0 {
+		if strings.Contains(said, "out of range") {
+			return fmt.Sprintf("the container failed: %q. The kernel refuses an offset that makes the clock negative, even by a fraction of a second: round the host's seconds down", said)
+		}
+		return fmt.Sprintf("with BOOTTIME fresh the container failed: exit status %d, %q", o.fresh.Code, said)
+	}
+	up, err := strconv.ParseInt(strings.TrimSpace(o.fresh.Stdout), 10, 64)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the container printed %q for its uptime", strings.TrimSpace(o.fresh.Stdout))
+	case up >= 0 && up <= freshSlack:
+		return ""
+	case up >= o.hostUptime:
+		return fmt.Sprintf("uptime inside is %d s, the host's was %d s: no offset, or a positive one. The offset is added to the host's clock: minus CLOCK_BOOTTIME now (clock_gettime(2)), in whole seconds", up, o.hostUptime)
+	}
+	return fmt.Sprintf("uptime inside is %d s, want 0 to %d: read the host's CLOCK_BOOTTIME just before you write the offset", up, freshSlack)
 }

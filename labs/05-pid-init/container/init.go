@@ -27,6 +27,14 @@ func supervise(child int, sigs chan os.Signal) int {
 	//  3. When the child that ended is the command, return its status,
 	//     128+N if signal N killed it (WaitStatus.Signaled, .Signal).
 	// Read: wait4(2), pid_namespaces(7), signal(7).
+	//
+	// TODO(stretch): a command that ignores SIGTERM (sh's trap '' TERM)
+	// never ends, and the container with it. Once a SIGTERM has been
+	// forwarded, give the command stopTimeout to end; then SIGKILL it,
+	// which it cannot ignore. Your loop then waits for two things at
+	// once. Delete this TODO line when you start: the grader grades the
+	// stretch goal from then on. Read: go doc time.After; the Go spec,
+	// "Select statements".
 	var ws unix.WaitStatus
 	unix.Wait4(child, &ws, 0, nil)
 	return ws.ExitStatus()

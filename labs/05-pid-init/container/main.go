@@ -15,12 +15,17 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // initArg0 marks the re-executed half, pid 1 of the new PID namespace.
 const initArg0 = "lab05-init"
+
+// stopTimeout is how long, for the stretch goal, the command may take to
+// end after a SIGTERM has been forwarded to it, before the init kills it.
+const stopTimeout = 2 * time.Second
 
 func main() {
 	if len(os.Args) < 2 {

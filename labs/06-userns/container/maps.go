@@ -22,3 +22,18 @@ func writeMaps(pid, uid, gid int) error {
 	// change process UIDs or GIDs", and /proc/PID/setgroups.
 	return nil
 }
+
+// writeRanges gives the child pid root and sub.Count more ids: 0 inside is
+// uid (and gid) outside, as in writeMaps, and 1 to sub.Count inside are
+// sub.Start onward outside, the range /etc/subuid and /etc/subgid grant
+// this user. As handed out, it maps root alone.
+func writeRanges(pid, uid, gid int, sub idRange) error {
+	// TODO(stretch): map both ranges, in both maps. The kernel lets an
+	// ordinary user write only the one line of writeMaps; more take a
+	// writer with CAP_SETUID (CAP_SETGID) over the parent namespace,
+	// which is what the setuid helpers newuidmap and newgidmap are, once
+	// they have checked the ranges against /etc/subuid and /etc/subgid.
+	// Delete this TODO line when you start: the grader grades the
+	// stretch goal from then on. Read: newuidmap(1), subuid(5).
+	return writeMaps(pid, uid, gid)
+}

@@ -19,6 +19,10 @@ type observation struct {
 	// lines maps "uid_map", "gid_map", "setgroups" and "ids" to what the
 	// script printed after them, spaces squeezed.
 	lines map[string]string
+	// ranges is the stretch goal's run, with -subids, nil when it did not
+	// run; skip says why, or "".
+	ranges *observation
+	skip   string
 }
 
 // parse reads the script's "key: value" lines or, when the command never
@@ -53,6 +57,7 @@ var checks = []grading.Check[*observation]{
 	{Name: "uid_map maps root onto your uid", Points: 2, Run: checkUidMap},
 	{Name: "the command runs as uid 0 and gid 0", Points: 2, Run: checkIDs},
 	{Name: "a file root creates inside is yours outside", Points: 1, Run: checkFile},
+	{Name: "through newuidmap, 65536 more ids map onto nobody's subuid range", Stretch: true, Skip: func(o *observation) string { return o.skip }, Run: checkRanges},
 }
 
 // notStarted explains a container that stopped before the command, from
@@ -64,9 +69,9 @@ func notStarted(o *observation) string {
 	case o.failed("gid_map: operation not permitted"):
 		return "gid_map write failed with EPERM: write deny to /proc/PID/setgroups first (an ordinary user may write gid_map only then), and map only your own gid, length 1"
 	case o.failed("uid_map: operation not permitted"):
-		return "uid_map write failed with EPERM: an ordinary user may map only its own uid, one range of length 1: \"0 UID 1\""
+		return "uid_map write failed with EPERM: an ordinary user may map only its own uid, one range of length 1: \"0 UID 1\"; and a map takes one write, once: a second one fails"
 	case o.failed("invalid argument") && o.failed("writeMaps"):
-		return "the kernel refused a map with EINVAL: write \"INSIDE OUTSIDE LENGTH\\n\", three numbers, length at least 1"
+		return "the kernel refused a map with EINVAL. It takes each map in one write(2), at offset 0, and parses that write alone: build the whole text first, \"INSIDE OUTSIDE LENGTH\\n\", and write it at once (os.WriteFile), not in pieces (fmt.Fprintf field by field into an open file, or the newline on its own); three numbers, length at least 1"
 	case o.failed("gid 0 is not mapped"):
 		return "the child could not become gid 0: setresgid(2) fails with EINVAL while gid 0 has no mapping (see the gid_map check)"
 	case o.failed("uid 0 is not mapped"):
@@ -139,4 +144,29 @@ func checkFile(o *observation) string {
 	default:
 		return fmt.Sprintf("the file belongs to %d:%d outside, want %d:%d: root inside is nobody outside", o.FileUID, o.FileGID, nobody, nobody)
 	}
+}
+
+// wantRanges is a map of the stretch goal as the script prints it.
+var wantRanges = fmt.Sprintf("0 %d 1; 1 %d %d;", nobody, subStart, subCount)
+
+func checkRanges(o *observation) string {
+	r := o.ranges
+	if r.lines["ids"] == "" {
+		switch {
+		case r.failed("writeRanges") && r.failed("operation not permitted") && !r.failed("newuidmap") && !r.failed("newgidmap"):
+			return "the kernel refused the map with EPERM: an ordinary user may write one line only, the one that maps its own id; a map of several ranges takes newgidmap and newuidmap, setuid helpers that check them against /etc/subgid and /etc/subuid"
+		case r.failed("not allowed"):
+			return fmt.Sprintf("%s: the grader's /etc/subuid and /etc/subgid grant nobody %d:%d (in the container's mount namespace only), and its own id, length 1: no more", grading.FirstLine(r.Stderr), subStart, subCount)
+		}
+		return fmt.Sprintf("with -subids the container exited with status %d before the command ran: %q", r.Code, grading.FirstLine(r.Stderr))
+	}
+	for _, m := range []string{"uid_map", "gid_map"} {
+		if got := strings.Join(strings.Fields(strings.ReplaceAll(r.lines[m], ";", "; ")), " "); got != wantRanges {
+			return fmt.Sprintf("with -subids, %s is %q, want %q: your own id for root, then 1 to %d inside onto %d onward", m, got, wantRanges, subCount, subStart)
+		}
+	}
+	if want := subStart + 999; r.FileUID != want || r.FileGID != want {
+		return fmt.Sprintf("the file chowned to 1000:1000 inside belongs to %d:%d outside, want %d:%d (status %d, %q)", r.FileUID, r.FileGID, want, want, r.Code, grading.FirstLine(r.Stderr))
+	}
+	return ""
 }

@@ -27,6 +27,9 @@ import (
 // nobody is the uid and gid the container runs as.
 const nobody = 65534
 
+// containerPkg is the learner's program, as go build names it.
+const containerPkg = "./labs/06-userns/container"
+
 // runTimeout bounds the container, so that one that hangs fails instead of
 // hanging the grader.
 const runTimeout = 30 * time.Second
@@ -58,7 +61,7 @@ func grade(solution bool, cmd []string) (int, error) {
 			return 2, err
 		}
 	}
-	bins, err := s.Build(s.Tmp, solution, "./labs/06-userns/container")
+	bins, err := s.Build(s.Tmp, solution, containerPkg)
 	if err != nil {
 		return 1, err
 	}
@@ -67,10 +70,36 @@ func grade(solution bool, cmd []string) (int, error) {
 		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 		return grading.ExitStatus(c.Run())
 	}
-	made := filepath.Join(out, "made-inside")
-	r, err := grading.Run(asNobody(bins[0], "/bin/sh", "-c", fmt.Sprintf(script, made)), runTimeout)
+	o, err := observe(asNobody(bins[0], "/bin/sh", "-c", fmt.Sprintf(script, filepath.Join(out, "made-inside"))), filepath.Join(out, "made-inside"))
 	if err != nil {
 		return 2, err
+	}
+	if o.skip, err = s.Stretch(solution, containerPkg); err != nil {
+		return 2, err
+	}
+	if _, err := exec.LookPath("newuidmap"); o.skip == "" && err != nil {
+		o.skip = "not on this host: there is no newuidmap (apt-get install uidmap)"
+	}
+	if o.skip == "" {
+		made := filepath.Join(out, "made-by-1000")
+		sub := filepath.Join(s.Tmp, "subid")
+		if err := os.WriteFile(sub, []byte(fmt.Sprintf("nobody:%d:%d\n", subStart, subCount)), 0o644); err != nil {
+			return 2, err
+		}
+		if o.ranges, err = observe(withSubids(sub, bins[0], "-subids", fmt.Sprintf("%d:%d", subStart, subCount),
+			"/bin/sh", "-c", fmt.Sprintf(rangesScript, made)), made); err != nil {
+			return 2, err
+		}
+	}
+	return grading.Report(os.Stdout, checks, o).Status(), nil
+}
+
+// observe runs c and looks at what it printed and at the owner of the
+// file made, which it created.
+func observe(c *exec.Cmd, made string) (*observation, error) {
+	r, err := grading.Run(c, runTimeout)
+	if err != nil {
+		return nil, err
 	}
 	o := &observation{Code: r.Code, Stdout: r.Stdout, Stderr: r.Stderr, FileUID: -1, FileGID: -1}
 	if st, err := os.Stat(made); err == nil {
@@ -78,7 +107,36 @@ func grade(solution bool, cmd []string) (int, error) {
 		o.FileUID, o.FileGID = int(sys.Uid), int(sys.Gid)
 	}
 	o.parse()
-	return grading.Status(grading.Report(os.Stdout, checks, o)), nil
+	return o, nil
+}
+
+// The stretch goal's range: what the grader's /etc/subuid and /etc/subgid
+// grant nobody for the run.
+const (
+	subStart = 200000
+	subCount = 65536
+)
+
+// rangesScript is what the container runs for the stretch goal: its maps,
+// each line ending in ";", its ids, and a file it creates and gives to
+// uid and gid 1000 inside, with %s the file's path.
+const rangesScript = `echo "uid_map: $(tr '\n' ';' </proc/self/uid_map)"
+echo "gid_map: $(tr '\n' ';' </proc/self/gid_map)"
+echo "ids: $(id -u) $(id -g)"
+touch %[1]s && chown 1000:1000 %[1]s`
+
+// withSubids prepares bin with args to run as nobody, as asNobody does,
+// where /etc/subuid and /etc/subgid are the file sub: in a mount namespace
+// of its own, so that the host's files stay as they are.
+//
+// Equivalent to: unshare -m --propagation private sh -c 'mount --bind $sub /etc/subuid; mount --bind $sub /etc/subgid; exec setpriv --reuid=nobody ... $bin $args'
+func withSubids(sub, bin string, args ...string) *exec.Cmd {
+	c := exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-ec",
+		`mount --bind "$1" /etc/subuid; mount --bind "$1" /etc/subgid; shift; exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"`,
+		"sh", sub, bin}, args...)...)
+	c.Dir = "/"
+	c.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+	return c
 }
 
 // script is what the container runs: its maps, setgroups, its ids, and a

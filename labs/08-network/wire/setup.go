@@ -40,3 +40,18 @@ func enableNAT() error {
 	// through anything but the bridge, in nftables table "ip lab08".
 	return nil
 }
+
+// publishPort publishes the box's TCP port BoxPort on the host's
+// 127.0.0.1:HostPort. As handed out, it does nothing.
+func publishPort() error {
+	// TODO(stretch): a program on the host that connects to
+	// 127.0.0.1:18080 should reach the box's 10.213.88.2:8080 (the grader
+	// listens there). Three things stand in the way, one behind the
+	// other: the host's own packets skip prerouting; a packet whose
+	// source is 127.0.0.1 is a martian on any link but lo; and the box
+	// would answer 127.0.0.1 to itself. Delete this TODO line when you
+	// start: the grader grades the stretch goal from then on.
+	// Read: nft(8) "NAT STATEMENTS", the kernel's ip-sysctl.rst on
+	// route_localnet.
+	return nil
+}

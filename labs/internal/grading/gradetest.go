@@ -65,8 +65,11 @@ func (g Grader) Test(t *testing.T, cases ...Case) {
 
 // Want is what a grade run should print.
 type Want struct {
-	// OK lists the checks that pass, by name, in order.
+	// OK lists the checks that pass, by name, in order, stretch goals
+	// included.
 	OK []string
+	// Skipped lists the stretch goals reported as not graded (SKIP).
+	Skipped []string
 	// Maybe lists the checks that may pass or fail, depending on the
 	// host: they are left out when comparing with OK.
 	Maybe []string
@@ -79,9 +82,10 @@ type Want struct {
 }
 
 // CheckOutput compares a grader's standard output with w: with names,
-// one line per check, "OK   n/n  NAME" or "FAIL 0/n  NAME  hint: ...",
-// in the order of names, and a score line that adds them up; then the
-// score line and the hints.
+// one line per check, "OK   n/n  NAME" or "FAIL 0/n  NAME  hint: ..."
+// (for a stretch goal "OK   stretch  NAME", "FAIL stretch  NAME  hint:
+// ..." or "SKIP stretch  NAME  (...)"), in the order of names, and a score
+// line that adds up the required ones; then the score line and the hints.
 func CheckOutput(t testing.TB, names []string, stdout string, w Want) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
@@ -90,26 +94,34 @@ func CheckOutput(t testing.TB, names []string, stdout string, w Want) {
 		if len(lines) != len(names)+1 {
 			t.Fatalf("got %d lines, want one per check and the score\n%s", len(lines), stdout)
 		}
-		var gotOK []string
+		var gotOK, gotSkipped []string
 		score, total := 0, 0
 		for i, name := range names {
 			var got, points int
 			switch {
 			case !strings.Contains(lines[i], "  "+name):
 				t.Errorf("line %q does not name check %q", lines[i], name)
+			case strings.HasPrefix(lines[i], stretchOK):
+				gotOK = append(gotOK, name)
+			case strings.HasPrefix(lines[i], stretchFail):
+			case strings.HasPrefix(lines[i], stretchSkip):
+				gotSkipped = append(gotSkipped, name)
 			case scan(lines[i], "OK   %d/%d  ", &got, &points) && got == points:
 				if !slices.Contains(w.Maybe, name) {
 					gotOK = append(gotOK, name)
 				}
 			case scan(lines[i], "FAIL %d/%d  ", &got, &points) && got == 0:
 			default:
-				t.Errorf("line %q is neither OK n/n nor FAIL 0/n", lines[i])
+				t.Errorf("line %q is neither OK n/n, FAIL 0/n nor a stretch goal's line", lines[i])
 			}
 			score, total = score+got, total+points
 		}
 		wantOK := slices.DeleteFunc(slices.Clone(w.OK), func(n string) bool { return slices.Contains(w.Maybe, n) })
 		if diff := cmp.Diff(wantOK, gotOK); diff != "" {
 			t.Errorf("checks that pass (-want +got):\n%s\n%s", diff, stdout)
+		}
+		if diff := cmp.Diff(w.Skipped, gotSkipped); diff != "" {
+			t.Errorf("stretch goals skipped (-want +got):\n%s\n%s", diff, stdout)
 		}
 		if sum := fmt.Sprintf("Score: %d/%d", score, total); last != sum {
 			t.Errorf("last line %q, but the checks add up to %q", last, sum)

@@ -7,6 +7,11 @@
 // prints the checks with Report. Its TestGrade describes the grader as a
 // Grader and calls Grader.Test with a Case for the starter and one for
 // the solution.
+//
+// Every lab has one stretch goal beyond the required checks: a check
+// marked Stretch, graded only once the learner has deleted the line
+// TODO(stretch) from the starter (Session.Stretch), reported on a line of
+// its own and left out of the score. The reference solutions solve it.
 package grading
 
 import (
@@ -19,34 +24,77 @@ import (
 // showed (an observation of the lab's own type) and returns a hint drawn
 // from it, or "" when the check passes.
 type Check[O any] struct {
-	Name   string
+	Name string
+	// Points are what the check adds to the score; a stretch goal has
+	// none.
 	Points int
-	Run    func(o O) string
+	// Stretch marks the lab's stretch goal: its line says "stretch"
+	// where a required check's says its points, it adds nothing to the
+	// score, and it is graded only when Skip says nothing.
+	Stretch bool
+	// Skip, for a stretch goal, says why it is not graded this time
+	// ("not attempted: ...", see Session.Stretch), or "" to grade it.
+	Skip func(o O) string
+	Run  func(o O) string
 }
 
-// Report prints one line per check, "OK   n/n  name" or "FAIL 0/n  name
-// hint: ...", then "Score: n/m", and returns the score.
-func Report[O any](w io.Writer, checks []Check[O], o O) (score, total int) {
+// Tally is what a report adds up to.
+type Tally struct {
+	// Score and Total count the required checks' points.
+	Score, Total int
+	// StretchFailed tells that a stretch goal was attempted and failed.
+	StretchFailed bool
+}
+
+// Status is the grader's exit status for t: 0 for the full score with no
+// attempted stretch goal failing, 1 for anything else. A stretch goal not
+// attempted changes nothing.
+func (t Tally) Status() int {
+	if t.Score < t.Total || t.StretchFailed {
+		return 1
+	}
+	return 0
+}
+
+// The line formats of a report. A required check prints its points,
+// "OK   2/2  NAME" or "FAIL 0/2  NAME  hint: ..."; a stretch goal prints
+// the word stretch instead, and SKIP when it is not graded.
+const (
+	stretchOK   = "OK   stretch  "
+	stretchFail = "FAIL stretch  "
+	stretchSkip = "SKIP stretch  "
+)
+
+// Report prints one line per check, a hint after each failure, then
+// "Score: n/m" for the required checks, and returns the tally.
+func Report[O any](w io.Writer, checks []Check[O], o O) Tally {
+	var t Tally
 	for _, c := range checks {
-		total += c.Points
+		if c.Stretch {
+			if c.Skip != nil {
+				if why := c.Skip(o); why != "" {
+					fmt.Fprintf(w, "%s%s  (%s)\n", stretchSkip, c.Name, why)
+					continue
+				}
+			}
+			if hint := c.Run(o); hint != "" {
+				t.StretchFailed = true
+				fmt.Fprintf(w, "%s%s  hint: %s\n", stretchFail, c.Name, hint)
+				continue
+			}
+			fmt.Fprintf(w, "%s%s\n", stretchOK, c.Name)
+			continue
+		}
+		t.Total += c.Points
 		if hint := c.Run(o); hint != "" {
 			fmt.Fprintf(w, "FAIL 0/%d  %s  hint: %s\n", c.Points, c.Name, hint)
 			continue
 		}
-		score += c.Points
+		t.Score += c.Points
 		fmt.Fprintf(w, "OK   %d/%d  %s\n", c.Points, c.Points, c.Name)
 	}
-	fmt.Fprintf(w, "Score: %d/%d\n", score, total)
-	return score, total
-}
-
-// Status is the grader's exit status for a score: 0 for the full score,
-// 1 for anything less.
-func Status(score, total int) int {
-	if score < total {
-		return 1
-	}
-	return 0
+	fmt.Fprintf(w, "Score: %d/%d\n", t.Score, t.Total)
+	return t
 }
 
 // Names returns the names of checks, in order.

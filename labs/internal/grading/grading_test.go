@@ -19,47 +19,65 @@ func hinted(name string, points int) Check[obs] {
 	return Check[obs]{Name: name, Points: points, Run: func(o obs) string { return o[name] }}
 }
 
+// stretch is a stretch goal that returns o's hint for its name, skipped
+// when o has a hint for "skip".
+func stretch(name string) Check[obs] {
+	return Check[obs]{Name: name, Stretch: true, Skip: func(o obs) string { return o["skip"] }, Run: func(o obs) string { return o[name] }}
+}
+
 func TestReport(t *testing.T) {
-	checks := []Check[obs]{hinted("runs", 1), hinted("maps", 2), hinted("file", 3)}
+	checks := []Check[obs]{hinted("runs", 1), hinted("maps", 2), hinted("file", 3), stretch("ranges")}
 	tests := []struct {
 		name       string
 		o          obs
 		want       string
-		wantScore  int
+		wantTally  Tally
 		wantStatus int
 	}{{
 		name: "all pass",
 		o:    obs{},
-		want: "OK   1/1  runs\nOK   2/2  maps\nOK   3/3  file\nScore: 6/6\n",
+		want: "OK   1/1  runs\nOK   2/2  maps\nOK   3/3  file\nOK   stretch  ranges\nScore: 6/6\n",
 		// The full score is the only one that exits 0.
-		wantScore: 6, wantStatus: 0,
+		wantTally: Tally{Score: 6, Total: 6}, wantStatus: 0,
 	}, {
 		name:      "one fails",
 		o:         obs{"maps": "write it"},
-		want:      "OK   1/1  runs\nFAIL 0/2  maps  hint: write it\nOK   3/3  file\nScore: 4/6\n",
-		wantScore: 4, wantStatus: 1,
+		want:      "OK   1/1  runs\nFAIL 0/2  maps  hint: write it\nOK   3/3  file\nOK   stretch  ranges\nScore: 4/6\n",
+		wantTally: Tally{Score: 4, Total: 6}, wantStatus: 1,
 	}, {
 		name:      "all fail",
-		o:         obs{"runs": "a", "maps": "b", "file": "c"},
-		want:      "FAIL 0/1  runs  hint: a\nFAIL 0/2  maps  hint: b\nFAIL 0/3  file  hint: c\nScore: 0/6\n",
-		wantScore: 0, wantStatus: 1,
+		o:         obs{"runs": "a", "maps": "b", "file": "c", "ranges": "d"},
+		want:      "FAIL 0/1  runs  hint: a\nFAIL 0/2  maps  hint: b\nFAIL 0/3  file  hint: c\nFAIL stretch  ranges  hint: d\nScore: 0/6\n",
+		wantTally: Tally{Score: 0, Total: 6, StretchFailed: true}, wantStatus: 1,
+	}, {
+		// A stretch goal not attempted is no failure: full score, 0.
+		name:      "stretch skipped",
+		o:         obs{"skip": "not attempted: delete the line", "ranges": "never run"},
+		want:      "OK   1/1  runs\nOK   2/2  maps\nOK   3/3  file\nSKIP stretch  ranges  (not attempted: delete the line)\nScore: 6/6\n",
+		wantTally: Tally{Score: 6, Total: 6}, wantStatus: 0,
+	}, {
+		// One attempted and failing is: the full score exits 1.
+		name:      "stretch fails",
+		o:         obs{"ranges": "map more"},
+		want:      "OK   1/1  runs\nOK   2/2  maps\nOK   3/3  file\nFAIL stretch  ranges  hint: map more\nScore: 6/6\n",
+		wantTally: Tally{Score: 6, Total: 6, StretchFailed: true}, wantStatus: 1,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			score, total := Report(&b, checks, tt.o)
+			tally := Report(&b, checks, tt.o)
 			if diff := cmp.Diff(tt.want, b.String()); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
 			}
-			if score != tt.wantScore || total != 6 {
-				t.Errorf("score %d/%d, want %d/6", score, total, tt.wantScore)
+			if tally != tt.wantTally {
+				t.Errorf("tally %+v, want %+v", tally, tt.wantTally)
 			}
-			if got := Status(score, total); got != tt.wantStatus {
-				t.Errorf("Status(%d, %d) = %d, want %d", score, total, got, tt.wantStatus)
+			if got := tally.Status(); got != tt.wantStatus {
+				t.Errorf("%+v.Status() = %d, want %d", tally, got, tt.wantStatus)
 			}
 		})
 	}
-	if diff := cmp.Diff([]string{"runs", "maps", "file"}, Names(checks)); diff != "" {
+	if diff := cmp.Diff([]string{"runs", "maps", "file", "ranges"}, Names(checks)); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
 }
@@ -187,7 +205,28 @@ func TestCheckOutput(t *testing.T) {
 		names:        names,
 		stdout:       strings.Replace(starter, "OK   1/1  runs", "OK   0/1  runs", 1),
 		want:         Want{Score: "Score: 1/4", Hints: []string{"write it"}},
-		wantFailures: []string{`line "OK   0/1  runs" is neither OK n/n nor FAIL 0/n`, "add up to"},
+		wantFailures: []string{`line "OK   0/1  runs" is neither OK n/n, FAIL 0/n`, "add up to"},
+	}, {
+		name:   "stretch skipped",
+		names:  append(names, "ranges"),
+		stdout: strings.Replace(starter, "Score:", "SKIP stretch  ranges  (not attempted: delete the line)\nScore:", 1),
+		want:   Want{OK: []string{"runs"}, Skipped: []string{"ranges"}, Score: "Score: 1/4", Hints: []string{"write it"}},
+	}, {
+		name:   "stretch passes",
+		names:  append(names, "ranges"),
+		stdout: strings.Replace(starter, "Score:", "OK   stretch  ranges\nScore:", 1),
+		want:   Want{OK: []string{"runs", "ranges"}, Score: "Score: 1/4", Hints: []string{"write it"}},
+	}, {
+		name:   "stretch fails",
+		names:  append(names, "ranges"),
+		stdout: strings.Replace(starter, "Score:", "FAIL stretch  ranges  hint: map more\nScore:", 1),
+		want:   Want{OK: []string{"runs"}, Score: "Score: 1/4", Hints: []string{"write it", "map more"}},
+	}, {
+		name:         "stretch skipped, not wanted so",
+		names:        append(names, "ranges"),
+		stdout:       strings.Replace(starter, "Score:", "SKIP stretch  ranges  (not attempted: delete the line)\nScore:", 1),
+		want:         Want{OK: []string{"runs", "ranges"}, Score: "Score: 1/4", Hints: []string{"write it"}},
+		wantFailures: []string{"checks that pass (-want +got)", "stretch goals skipped (-want +got)"},
 	}, {
 		name:   "no names: score and hints only",
 		stdout: "OK    runs\nFAIL  maps\n      hint: write it\nScore: 1/2\n",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Main is a grader's main function. It parses the flag -solution, which
@@ -107,6 +108,45 @@ func (s *Session) Build(dir string, solution bool, pkgs ...string) ([]string, er
 		}
 	}
 	return bins, nil
+}
+
+// StretchMarker is the line a starter holds until its learner starts the
+// stretch goal.
+const StretchMarker = "TODO(stretch)"
+
+// Stretch tells whether the stretch goal of the lab program pkg (as
+// "./labs/05-pid-init/container") is to be graded: "" when it is, that is
+// for the reference solution (solution true) and for a starter whose Go
+// files no longer hold StretchMarker; otherwise why not, for the SKIP line
+// of the report. The learner deletes the marker to say "grade it": an
+// attempt cannot always be told from a mistake by what the program does.
+//
+// Equivalent to: grep -l 'TODO(stretch)' $(go list -f '{{range .GoFiles}}{{$.Dir}}/{{.}} {{end}}' $pkg)
+func (s *Session) Stretch(solution bool, pkg string) (string, error) {
+	if solution {
+		return "", nil
+	}
+	cmd := exec.Command("go", "list", "-f", "{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}", pkg)
+	cmd.Dir = s.Repo
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list %s: %w", pkg, err)
+	}
+	files := strings.Split(strings.TrimSpace(string(out)), "|")
+	var marked []string
+	for _, f := range files[1:] {
+		b, err := os.ReadFile(filepath.Join(files[0], f))
+		if err != nil {
+			return "", err
+		}
+		if bytes.Contains(b, []byte(StretchMarker)) {
+			marked = append(marked, f)
+		}
+	}
+	if len(marked) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("not attempted: delete the line %s in %s when you start it", StretchMarker, strings.Join(marked, ", ")), nil
 }
 
 // RepoRoot returns the directory at or above the working directory that

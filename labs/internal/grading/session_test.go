@@ -72,6 +72,32 @@ func TestBuild(t *testing.T) {
 	}
 }
 
+func TestStretch(t *testing.T) {
+	s := &Session{Repo: testkit.RepoRoot(t), Tmp: t.TempDir()}
+	tests := []struct {
+		name     string
+		pkg      string
+		solution bool
+		want     string // "" means graded
+	}{
+		{"marker left", "./labs/internal/grading/testdata/stretch", false, "not attempted: delete the line TODO(stretch) in stretch.go when you start it"},
+		// The solution's file has no marker, and is graded anyway.
+		{"solution", "./labs/internal/grading/testdata/stretch", true, ""},
+		{"no marker", "./labs/internal/grading/testdata/hello", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.Stretch(tt.solution, tt.pkg)
+			if err != nil || got != tt.want {
+				t.Errorf("Stretch(%v, %s) = %q, %v; want %q", tt.solution, tt.pkg, got, err, tt.want)
+			}
+		})
+	}
+	if _, err := s.Stretch(false, "./labs/internal/grading/testdata/nonexistent"); err == nil {
+		t.Error("Stretch of a missing package: no error")
+	}
+}
+
 // TestSession opens a session, and closes it with and without a mount
 // below its directory: a mount keeps the directory.
 func TestSession(t *testing.T) {
