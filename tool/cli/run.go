@@ -102,9 +102,9 @@ func (c *RunCmd) Run(g *Globals) (err error) {
 		cfg: initstage.Config{
 			Mode:     initstage.ModeRun,
 			Rootfs:   root,
-			Hostname: c.Hostname,
 			Args:     commandOrShell(c.Command),
 			Env:      initstage.DefaultEnv(os.Getenv("TERM")),
+			RunSetup: initstage.RunSetup{Hostname: c.Hostname},
 		},
 		opts:   initstage.Options{Cloneflags: flags, Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr},
 		record: &state.Container{Name: name, Rootfs: root, Created: time.Now().UTC()},

@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/user"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/contain-dev/contain/tool/internal/idmap"
-	"github.com/contain-dev/contain/tool/internal/initstage"
 )
 
 // UserNSFlags are the flags of run that chapter 06 adds: a user namespace
@@ -83,7 +80,8 @@ func (f *UserNSFlags) maps() (uid, gid idmap.Map, err error) {
 type userNSFeature struct{ flags *UserNSFlags }
 
 // setup checks the maps, asks for new user and network namespaces, and has
-// the parent write the maps while the init stage waits for its config.
+// the parent write the maps while the init stage waits for its config
+// (initstage.Options.UserNS).
 //
 // The network namespace comes with the user namespace because sysfs may
 // only be mounted by a user namespace that owns the network namespace of
@@ -95,24 +93,9 @@ func (u userNSFeature) setup(spec *runSpec) error {
 	if err != nil {
 		return err
 	}
-	caps, err := initstage.AllCaps()
-	if err != nil {
-		return err
-	}
-	spec.opts.Cloneflags |= unix.CLONE_NEWUSER | unix.CLONE_NEWNET
-	if spec.opts.SysProcAttr == nil {
-		spec.opts.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	spec.opts.SysProcAttr.AmbientCaps = caps
-	spec.cfg.UserNS = true
 	if err := spec.record.SetExtra("userns", map[string]string{"uid_map": uid.String(), "gid_map": gid.String()}); err != nil {
 		return err
 	}
-	spec.opts.Prepare = append(spec.opts.Prepare, func(pid int) error {
-		if err := idmap.Apply(pid, uid, gid); err != nil {
-			return fmt.Errorf("user namespace of pid %d: %w", pid, err)
-		}
-		return nil
-	})
-	return nil
+	spec.opts.Cloneflags |= unix.CLONE_NEWNET
+	return spec.opts.UserNS(&spec.cfg, uid, gid)
 }
