@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,31 +29,33 @@ import (
 // newBarrier makes the barrier's fifo at path and opens it with O_PATH,
 // which holds the fifo without being one of its readers or writers
 // (open(2)): it becomes fd 5 of the init stage, and the starter's way in
-// when it is this process. An empty path makes a private fifo, whose
-// name goes at once: only this process can release it, through the
-// descriptor.
+// when it is this process.
+//
+// An empty path makes a private barrier, which only this process can
+// release: a pipe(2), of which it keeps the write end only. Reopened
+// through /proc/self/fd, a pipe is a fifo without a name (pipe(7)), so
+// the init stage and release treat both alike, and the private one costs
+// no file system work.
 //
 // Equivalent to: mkfifo -m 600 $path
 func newBarrier(path string) (*os.File, error) {
-	name := path
 	if path == "" {
-		dir, err := os.MkdirTemp("", "contain-barrier-")
-		if err != nil {
-			return nil, fmt.Errorf("barrier: %w", err)
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			return nil, fmt.Errorf("barrier: pipe: %w", err)
 		}
-		defer os.Remove(dir)
-		name = filepath.Join(dir, "exec.fifo")
-		defer os.Remove(name)
+		unix.Close(p[0])
+		return os.NewFile(uintptr(p[1]), "barrier"), nil
 	}
-	if err := unix.Mkfifo(name, 0o600); err != nil {
-		return nil, fmt.Errorf("barrier: mkfifo %s: %w", name, err)
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, fmt.Errorf("barrier: mkfifo %s: %w", path, err)
 	}
-	fd, err := unix.Open(name, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		os.Remove(name)
-		return nil, fmt.Errorf("barrier: open %s: %w", name, err)
+		os.Remove(path)
+		return nil, fmt.Errorf("barrier: open %s: %w", path, err)
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // removeBarrier closes the process's hold on the barrier and removes the
@@ -80,15 +81,15 @@ func (p *Process) removeBarrier() {
 //
 // Equivalent to: runc start $id
 func Release(fifo string) error {
-	if err := release(fifo); err != nil {
+	if err := release(fifo, true); err != nil {
 		return err
 	}
 	return os.Remove(fifo)
 }
 
 // release writes the byte the init stage waits for into the fifo at path
-// and waits until the stage has closed its end.
-func release(path string) error {
+// and, when wait, waits until the stage has closed its end.
+func release(path string, wait bool) error {
 	// Non-blocking: without a reader, open(2) fails with ENXIO instead of
 	// waiting for one (fifo(7)).
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -101,6 +102,9 @@ func release(path string) error {
 	defer unix.Close(fd)
 	if _, err := unix.Write(fd, []byte{0}); err != nil {
 		return fmt.Errorf("release %s: %w", path, err)
+	}
+	if !wait {
+		return nil
 	}
 	// poll(2) reports POLLERR on a pipe's write end that has no reader
 	// left, whatever events were asked for: the init stage closed its end

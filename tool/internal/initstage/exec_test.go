@@ -34,13 +34,14 @@ func TestExec(t *testing.T) {
 	pid := strconv.Itoa(ctr.Pid())
 	names := []string{"ipc", "mnt", "net", "pid", "uts"}
 
-	tests := []struct {
+	type execCase struct {
 		name     string
 		args     []string
 		cwd      string
 		want     string
 		wantCode int
-	}{
+	}
+	tests := []execCase{
 		{name: "hostname", args: []string{"hostname"}, want: "exec-box\n"},
 		{name: "root", args: []string{"cat", "/etc/marker"}, want: "the container's root\n"},
 		{name: "cwd is /", args: []string{"pwd"}, want: "/\n"},
@@ -49,13 +50,7 @@ func TestExec(t *testing.T) {
 		{name: "exit status", args: []string{"sh", "-c", "exit 3"}, wantCode: 3},
 	}
 	for _, name := range names {
-		tests = append(tests, struct {
-			name     string
-			args     []string
-			cwd      string
-			want     string
-			wantCode int
-		}{name: name + " namespace", args: []string{"readlink", "/proc/self/ns/" + name}, want: testkit.NSInode(t, pid, name) + "\n"})
+		tests = append(tests, execCase{name: name + " namespace", args: []string{"readlink", "/proc/self/ns/" + name}, want: testkit.NSInode(t, pid, name) + "\n"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -32,6 +32,8 @@ const (
 func Main() {
 	st := newStage()
 	cfg, err := st.config()
+	// The barrier's fifo, before any step (openBarrier says why); Exec's
+	// stage has none.
 	if err == nil && cfg.Mode != ModeExec {
 		err = st.openBarrier()
 	}

@@ -30,9 +30,9 @@ type Process struct {
 	// reports decodes fd 4 of the init stage, the pipe errR.
 	reports *json.Decoder
 	errR    *os.File
-	// barrier holds the fifo the init stage waits on (O_PATH), until
-	// Start; nil for Exec. fifo is its name, when Options.ExecFifo gave
-	// one.
+	// barrier holds the fifo the init stage waits on (O_PATH, or the
+	// write end of a pipe), until Start; nil for Exec. fifo is its name,
+	// when Options.ExecFifo gave one.
 	barrier *os.File
 	fifo    string
 	// started tells that Start has read the init stage's last report.
@@ -67,7 +67,8 @@ type Options struct {
 	// ExecFifo is the path at which Create makes the barrier's fifo, so
 	// that another process can start the container (Release), in a
 	// directory that only its owner may enter, as /run/contain is. Empty,
-	// Create makes a private one, which only Process.Start releases.
+	// the barrier is a pipe without a name, which only Process.Start
+	// releases.
 	ExecFifo string
 }
 
@@ -123,7 +124,7 @@ func create(cfg Config, opts Options, start func(*exec.Cmd) error) (*Process, er
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	cmd.ExtraFiles = []*os.File{cfgR, errW} // fd 3 and fd 4 in the child
 	p := &Process{cmd: cmd, stopTimeout: opts.StopTimeout, reports: json.NewDecoder(errR), errR: errR}
-	// The barrier's fifo, fd 5; Exec's stage has none.
+	// The barrier, fd 5; Exec's stage has none.
 	if cfg.Mode != ModeExec {
 		if p.barrier, err = newBarrier(opts.ExecFifo); err != nil {
 			errR.Close()
@@ -205,7 +206,9 @@ func (p *Process) Start() error {
 		return errors.New("the container has started already")
 	}
 	if p.barrier != nil {
-		err := release(fmt.Sprintf("/proc/self/fd/%d", p.barrier.Fd()))
+		// No need to wait for the stage to leave the barrier: fd 4 says
+		// more, next.
+		err := release(fmt.Sprintf("/proc/self/fd/%d", p.barrier.Fd()), false)
 		p.removeBarrier()
 		if err != nil {
 			_, err = p.abort(err)
