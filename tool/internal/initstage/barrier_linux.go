@@ -93,7 +93,7 @@ func release(path string, wait bool) error {
 	// Non-blocking: without a reader, open(2) fails with ENXIO instead of
 	// waiting for one (fifo(7)).
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENXIO) {
+	if errors.Is(err, unix.ENXIO) || errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("release %s: no init stage waits at this barrier: the container has started already, or its init died", path)
 	}
 	if err != nil {

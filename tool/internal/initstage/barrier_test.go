@@ -156,8 +156,8 @@ func TestReleaseFromAnotherProcess(t *testing.T) {
 	if _, err := os.Stat(fifo); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Release, stat %s: %v; want it removed", fifo, err)
 	}
-	if r := release(); r.Code == 0 {
-		t.Errorf("a second release succeeded: %s", r)
+	if r := release(); r.Code == 0 || !strings.Contains(r.Stderr, "no init stage waits") {
+		t.Errorf("a second release: %s; want it refused, no init stage waits", r)
 	}
 }
 
@@ -173,8 +173,13 @@ func TestReleaseDeadInit(t *testing.T) {
 		t.Fatalf("Create: %v", err)
 	}
 	unix.Kill(p.Pid(), unix.SIGKILL)
-	if code, _ := p.Wait(); code != 128+9 {
-		t.Fatalf("Wait = %d, want %d", code, 128+9)
+	// Dead, not yet reaped: a zombie holds no files.
+	stat := "/proc/" + strconv.Itoa(p.Pid()) + "/stat"
+	for b, _ := os.ReadFile(stat); !strings.Contains(string(b), ") Z "); b, _ = os.ReadFile(stat) {
+		if len(b) == 0 {
+			t.Fatalf("%s: gone before Wait", stat)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	done := make(chan error, 1)
 	go func() { done <- Release(fifo) }()
@@ -185,6 +190,12 @@ func TestReleaseDeadInit(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "no init stage waits") {
 		t.Errorf("Release = %v; want no init stage waits", err)
+	}
+	if code, _ := p.Wait(); code != 128+9 {
+		t.Errorf("Wait = %d, want %d", code, 128+9)
+	}
+	if _, err := os.Stat(fifo); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Wait, stat %s: %v; want the fifo of the ended container removed", fifo, err)
 	}
 }
 

@@ -280,7 +280,9 @@ func (p *Process) Wait() (int, error) {
 			_, failed = p.readReport()
 			p.errR.Close()
 		}
-		done <- p.cmd.Wait()
+		err := p.cmd.Wait()
+		p.removeBarrier() // an ended container has nothing to start
+		done <- err
 	}()
 	var stop *stopTimer
 	for {
