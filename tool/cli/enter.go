@@ -91,27 +91,13 @@ func resolveTarget(target string) (int, error) {
 // --all those it must leave out (see namespace.NotJoinable).
 func (c *EnterCmd) names(pid int) (names, skipped []string, err error) {
 	flags := map[string]bool{"mnt": c.Mount, "uts": c.UTS, "ipc": c.IPC, "pid": c.PID, "net": c.Net, "cgroup": c.Cgroup}
-	all := c.All || !(c.Mount || c.UTS || c.IPC || c.PID || c.Net || c.Cgroup)
+	if c.All || !(c.Mount || c.UTS || c.IPC || c.PID || c.Net || c.Cgroup) {
+		return namespace.Others(pid)
+	}
 	for _, k := range namespace.Kinds {
-		if !all {
-			if flags[k.Name] {
-				names = append(names, k.Name)
-			}
-			continue
+		if flags[k.Name] {
+			names = append(names, k.Name)
 		}
-		theirs, err := k.Of(pid)
-		if err != nil {
-			return nil, nil, fmt.Errorf("no process %d: %v", pid, err)
-		}
-		ours, err := k.Of(os.Getpid())
-		if err != nil || theirs == ours {
-			continue
-		}
-		if namespace.NotJoinable(k.Name) != "" {
-			skipped = append(skipped, k.Name)
-			continue
-		}
-		names = append(names, k.Name)
 	}
 	return names, skipped, nil
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"fmt"
 	"os"
-	"syscall"
 
 	"github.com/contain-dev/contain/tool/internal/idmap"
 	"github.com/contain-dev/contain/tool/internal/initstage"
@@ -61,10 +59,10 @@ func (c *NsCmd) Run(g *Globals) error {
 		}
 	}
 	cfg := initstage.Config{
-		Mode:      initstage.ModeNS,
-		Args:      c.command(),
-		Env:       os.Environ(),
-		MountProc: c.MountProc,
+		Mode:    initstage.ModeNS,
+		Args:    c.command(),
+		Env:     os.Environ(),
+		NSSetup: initstage.NSSetup{MountProc: c.MountProc},
 	}
 	opts := initstage.Options{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr}
 	for _, name := range names {
@@ -82,7 +80,10 @@ func (c *NsCmd) Run(g *Globals) error {
 		}
 	}
 	if c.MapRootUser {
-		if err := mapRootUser(&cfg, &opts); err != nil {
+		// Your own uid and gid, one id each, as 0 inside.
+		uid := idmap.Map{{Inside: 0, Outside: uint32(os.Geteuid()), Length: 1}}
+		gid := idmap.Map{{Inside: 0, Outside: uint32(os.Getegid()), Length: 1}}
+		if err := opts.UserNS(&cfg, uid, gid); err != nil {
 			return err
 		}
 	}
@@ -101,38 +102,4 @@ func (c *NsCmd) command() []string {
 		return []string{sh}
 	}
 	return []string{"/bin/sh"}
-}
-
-// mapRootUser maps the caller's uid and gid to 0 in the new user
-// namespace, one id each, as unshare --map-root-user does. The parent
-// writes the maps while the init stage waits for its config; setgroups is
-// denied first, because an unprivileged writer may not write gid_map
-// otherwise (user_namespaces(7)). The init stage then needs capabilities
-// across its own execve(2), which ambient capabilities carry (see
-// initstage.AllCaps), and becomes root with the maps in place.
-//
-// Equivalent to: echo deny > /proc/$pid/setgroups;
-// echo "0 $(id -g) 1" > /proc/$pid/gid_map; echo "0 $(id -u) 1" > /proc/$pid/uid_map
-func mapRootUser(cfg *initstage.Config, opts *initstage.Options) error {
-	caps, err := initstage.AllCaps()
-	if err != nil {
-		return err
-	}
-	opts.SysProcAttr = &syscall.SysProcAttr{AmbientCaps: caps}
-	cfg.UserNS = true
-	uid := idmap.Map{{Inside: 0, Outside: uint32(os.Geteuid()), Length: 1}}
-	gid := idmap.Map{{Inside: 0, Outside: uint32(os.Getegid()), Length: 1}}
-	opts.Prepare = append(opts.Prepare, func(pid int) error {
-		if err := idmap.DenySetgroups(pid); err != nil {
-			return err
-		}
-		if err := idmap.Write(pid, idmap.GID, gid); err != nil {
-			return err
-		}
-		if err := idmap.Write(pid, idmap.UID, uid); err != nil {
-			return fmt.Errorf("user namespace of pid %d: %w", pid, err)
-		}
-		return nil
-	})
-	return nil
 }

@@ -1,15 +1,5 @@
 package container
 
-import (
-	"fmt"
-	"syscall"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/contain-dev/contain/tool/internal/idmap"
-	"github.com/contain-dev/contain/tool/internal/initstage"
-)
-
 // concern is one kernel concern of a container: what it sets up before
 // the container starts, how it removes what it made, and how it finds
 // what it made that no record names.
@@ -68,30 +58,15 @@ func setupTime(b *build) error {
 
 // setupUserNS puts the container in a user namespace of its own, with
 // the parent writing the maps while the init stage waits for its config
-// (see initstage.Options). The network namespace that a user namespace
-// needs to mount /sys comes from the network concern: Validate refuses a
-// user namespace with the host's network.
+// (initstage.Options.UserNS, the one recipe of run --userns and ns -r).
+// The network namespace that a user namespace needs to mount /sys comes
+// from the network concern: Validate refuses a user namespace with the
+// host's network.
 func setupUserNS(b *build) error {
 	u := b.cfg.UserNS
 	if u == nil {
 		return nil
 	}
 	b.rec.UserNS = u
-	caps, err := initstage.AllCaps()
-	if err != nil {
-		return err
-	}
-	b.opts.Cloneflags |= unix.CLONE_NEWUSER
-	if b.opts.SysProcAttr == nil {
-		b.opts.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	b.opts.SysProcAttr.AmbientCaps = caps
-	b.init.UserNS = true
-	b.opts.Prepare = append(b.opts.Prepare, func(pid int) error {
-		if err := idmap.Apply(pid, u.UIDMap, u.GIDMap); err != nil {
-			return fmt.Errorf("user namespace of pid %d: %w", pid, err)
-		}
-		return nil
-	})
-	return nil
+	return b.opts.UserNS(&b.init, u.UIDMap, u.GIDMap)
 }

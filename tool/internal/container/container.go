@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/contain-dev/contain/tool/internal/cgroup"
 	"github.com/contain-dev/contain/tool/internal/initstage"
 	"github.com/contain-dev/contain/tool/internal/namespace"
 	"github.com/contain-dev/contain/tool/internal/rootfs"
@@ -37,10 +38,10 @@ type IO struct {
 // stage's config and options, the record, and what to close once the
 // init stage has started.
 type build struct {
-	cfg    *Config
-	rec    *Record
-	init   initstage.Config
-	opts   initstage.Options
+	cfg      *Config
+	rec      *Record
+	init     initstage.Config
+	opts     initstage.Options
 	rootless bool
 	// closers run once the init stage has started, or failed to.
 	closers []func() error
@@ -55,9 +56,11 @@ type build struct {
 //  2. write the record under cfg.Name and become its owner (state.Create),
 //     so that from here on a killed creator leaves a record Destroy acts on;
 //  3. set up each concern, in the order of concerns;
-//  4. start the init stage in the new namespaces (initstage.Start); its
+//  4. start the init stage in the new namespaces (initstage.Create); its
 //     first Prepare hook records the pid, before any concern's hook acts
-//     on it.
+//     on it. Create returns when the init stage has built the container
+//     and waits at the barrier before execve(2): the status is Created,
+//     and nothing of the command has run.
 //
 // When any step fails, Destroy removes what the record names, and the
 // error is returned: an *initstage.Failure for the init stage's own.
@@ -91,10 +94,9 @@ func Create(cfg *Config, stdio IO) (c *Container, err error) {
 		init: initstage.Config{
 			Mode:     initstage.ModeRun,
 			Rootfs:   root,
-			Hostname: cfg.Hostname,
 			Args:     cfg.Process.Args,
 			Env:      cfg.Process.Env,
-			Init:     cfg.Process.Init,
+			RunSetup: initstage.RunSetup{Hostname: cfg.Hostname, Init: cfg.Process.Init},
 		},
 		opts: initstage.Options{
 			Cloneflags:  flags,
@@ -102,6 +104,9 @@ func Create(cfg *Config, stdio IO) (c *Container, err error) {
 			Stdout:      stdio.Stdout,
 			Stderr:      stdio.Stderr,
 			StopTimeout: cfg.Process.StopTimeout,
+			// The barrier, beside the record, so that another process
+			// could start the container (initstage.Release).
+			ExecFifo: state.File(cfg.Name, "fifo"),
 		},
 		save: c.save,
 	}
@@ -118,7 +123,7 @@ func Create(cfg *Config, stdio IO) (c *Container, err error) {
 	}
 	// The pid first, so that every later hook is covered by the record.
 	b.opts.Prepare = append([]func(int) error{c.recordPid}, b.opts.Prepare...)
-	p, err := initstage.Start(b.init, b.opts)
+	p, err := initstage.Create(b.init, b.opts)
 	for _, close := range b.closers {
 		err = errors.Join(err, close())
 	}
@@ -323,11 +328,46 @@ func (c *Container) Destroy() error {
 	return errors.Join(errs...)
 }
 
-// Start releases a created container: its command runs from then on.
+// Start releases a created container from its barrier and returns once
+// its command runs, or with the init stage's *initstage.Failure when the
+// command could not be executed.
 func (c *Container) Start() error {
 	if c.proc == nil {
 		return fmt.Errorf("container %s was not created by this process", c.rec.Name)
 	}
+	if err := c.proc.Start(); err != nil {
+		return err
+	}
 	c.rec.Status = Running
 	return c.save()
+}
+
+// Exec runs p in the running container, from any process, as runc exec
+// does: the init stage in its exec mode, born in the container's PID
+// namespace and joining its others (initstage.Exec), then placed in its
+// cgroup, before it looks p's command up in the container's root and
+// execs it. The user and time namespaces, which a Go program cannot join
+// (namespace.NotJoinable), are left out. It returns the started process,
+// whose Wait gives its exit status.
+//
+// Equivalent to: nsenter --target $pid --all -- $cmd
+func (c *Container) Exec(p Process, stdio IO) (*initstage.Process, error) {
+	if c.State() != Running {
+		return nil, fmt.Errorf("container %s: %w", c.rec.Name, ErrNotRunning)
+	}
+	names, _, err := namespace.Others(c.rec.Pid)
+	if err != nil {
+		return nil, err
+	}
+	opts := initstage.Options{Stdin: stdio.Stdin, Stdout: stdio.Stdout, Stderr: stdio.Stderr, StopTimeout: p.StopTimeout}
+	if cg := c.rec.Cgroup; cg != nil {
+		lay, err := cgroup.Detect()
+		if err != nil {
+			return nil, err
+		}
+		node := cgroup.Open(lay, cg.Name)
+		opts.Prepare = append(opts.Prepare, node.Add)
+	}
+	cfg := initstage.Config{Mode: initstage.ModeExec, Args: p.Args, Env: p.Env}
+	return initstage.Exec(c.rec.Pid, names, cfg, opts)
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,8 +140,16 @@ func TestLifecycle(t *testing.T) {
 	t.Cleanup(func() { ct.Destroy(); checkGone(t, name) })
 	var got []Status
 	got = append(got, ct.State())
+	// At the barrier the init stage is still contain's (here the test
+	// binary's), not sleep: nothing of the command has run.
+	if comm := readComm(t, ct.Pid()); comm == "sleep" {
+		t.Errorf("after Create the command runs already (comm %q)", comm)
+	}
 	if err := ct.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if comm := readComm(t, ct.Pid()); comm != "sleep" {
+		t.Errorf("after Start pid %d is %q, want sleep", ct.Pid(), comm)
 	}
 	other, err := Load(name)
 	if err != nil {
@@ -176,6 +186,76 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkGone(t, name)
+}
+
+// readComm returns the command name of pid (proc_pid_comm(5)).
+func readComm(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestExec runs a process into a running container, as another process
+// would after Load, and checks that it is in every namespace of the
+// container's first process and in its cgroup.
+func TestExec(t *testing.T) {
+	testkit.RequireRoot(t)
+	name := uniqueName(t, "exec")
+	cfg := validConfig()
+	cfg.Name = name
+	cfg.Rootfs = testkit.Rootfs(t)
+	cfg.Hostname = "exec-test"
+	cfg.Process.Args = []string{"sleep", "60"}
+	cfg.Cgroup = &cgroup.Limits{}
+	ct, err := Create(cfg, IO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ct.Destroy(); checkGone(t, name) })
+	if err := ct.Start(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := other.Exec(Process{Args: []string{"sh", "-c", "hostname; exec sleep 60"}, Env: initstage.DefaultEnv("")}, IO{Stdout: w})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	defer func() { syscall.Kill(p.Pid(), syscall.SIGKILL); p.Wait() }()
+	for deadline := time.Now().Add(5 * time.Second); readComm(t, p.Pid()) != "sleep"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the exec'd command did not start")
+		}
+	}
+	for _, ns := range []string{"mnt", "uts", "ipc", "pid", "net", "cgroup"} {
+		want := testkit.NSInode(t, fmt.Sprint(ct.Pid()), ns)
+		if got := testkit.NSInode(t, fmt.Sprint(p.Pid()), ns); got != want {
+			t.Errorf("%s namespace: %s, the container's is %s", ns, got, want)
+		}
+	}
+	if got := strings.TrimSpace(line); got != "exec-test" {
+		t.Errorf("hostname in the exec'd process = %q, want exec-test", got)
+	}
+	lay, err := cgroup.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, _ := cgroup.Open(lay, name).Procs()
+	if !slices.Contains(pids, p.Pid()) {
+		t.Errorf("the exec'd pid %d is not in the container's cgroup (procs %v)", p.Pid(), pids)
+	}
 }
 
 // TestCreateFails checks that a Create that fails at any step returns

@@ -2,6 +2,7 @@ package initstage
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -11,10 +12,19 @@ import (
 
 // TestMain lets the test binary serve as its own init stage: Start runs
 // /proc/self/exe init, and here /proc/self/exe is this test binary.
+// With "release FIFO" it is the other process that starts a container
+// (see TestReleaseFromAnotherProcess).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		Main()
 		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "release" {
+		if err := Release(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -82,11 +92,23 @@ func TestConfigValidate(t *testing.T) {
 		ok   bool
 	}{
 		{"run", Config{Mode: ModeRun, Rootfs: "/r", Args: []string{"sh"}}, true},
+		{"run with its parts", Config{Mode: ModeRun, Rootfs: "/r", Args: []string{"sh"},
+			NamespaceSetup: NamespaceSetup{UserNS: true}, RunSetup: RunSetup{Hostname: "box", Init: true}}, true},
 		{"chroot", Config{Mode: ModeChroot, Rootfs: "/r", Args: []string{"true", "x"}}, true},
+		{"ns", Config{Mode: ModeNS, Args: []string{"sh"}, NSSetup: NSSetup{MountProc: true}}, true},
+		{"exec", Config{Mode: ModeExec, Args: []string{"hostname"}, Cwd: "/tmp"}, true},
 		{"no args", Config{Mode: ModeRun, Rootfs: "/r"}, false},
 		{"empty command", Config{Mode: ModeRun, Rootfs: "/r", Args: []string{""}}, false},
 		{"no mode", Config{Rootfs: "/r", Args: []string{"sh"}}, false},
 		{"unknown mode", Config{Mode: "jail", Rootfs: "/r", Args: []string{"sh"}}, false},
+		{"run without rootfs", Config{Mode: ModeRun, Args: []string{"sh"}}, false},
+		{"chroot with a relative rootfs", Config{Mode: ModeChroot, Rootfs: "r", Args: []string{"sh"}}, false},
+		{"ns with a rootfs", Config{Mode: ModeNS, Rootfs: "/r", Args: []string{"sh"}}, false},
+		{"exec with a rootfs", Config{Mode: ModeExec, Rootfs: "/r", Args: []string{"sh"}}, false},
+		{"chroot with a user namespace", Config{Mode: ModeChroot, Rootfs: "/r", Args: []string{"sh"}, NamespaceSetup: NamespaceSetup{UserNS: true}}, false},
+		{"exec with a hostname", Config{Mode: ModeExec, Args: []string{"sh"}, RunSetup: RunSetup{Hostname: "box"}}, false},
+		{"ns with files to bind", Config{Mode: ModeNS, Args: []string{"sh"}, RunSetup: RunSetup{BindFiles: map[string]string{"/etc/hosts": "/h"}}}, false},
+		{"run with mount-proc", Config{Mode: ModeRun, Rootfs: "/r", Args: []string{"sh"}, NSSetup: NSSetup{MountProc: true}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,10 +15,11 @@ import (
 
 // init locks the init stage's main goroutine to the process's main thread
 // before main runs (runtime.LockOSThread: called from an init function, it
-// makes main run on the main thread). Two steps of Main need that thread:
-// /proc/self/timens_offsets names the time namespace of the main thread
-// (namespace.NewTime), and the command must be forked or exec'd from the
-// thread that unshared the time and PID namespaces for its children.
+// makes main run on the main thread). Steps of the recipes need that
+// thread: /proc/self/timens_offsets names the time namespace of the main
+// thread (namespace.NewTime), and the command must be forked or exec'd
+// from the thread that unshared the time and PID namespaces for its
+// children, or that joined a running container's (ModeExec).
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		runtime.LockOSThread()

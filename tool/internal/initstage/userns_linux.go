@@ -8,7 +8,69 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/contain-dev/contain/tool/internal/idmap"
 )
+
+// UserNS gives the container a new user namespace with the maps uid and
+// gid, and has the init stage become root there: the one recipe of
+// contain run --userns and contain ns --map-root-user. In order:
+//
+//  1. CLONE_NEWUSER among the clone flags: the child is born in the new
+//     namespace, with every capability over it (user_namespaces(7));
+//  2. every capability as an ambient one (see AllCaps), so that it keeps
+//     them across its execve(2) of /proc/self/exe, which it makes before
+//     any map exists, as a uid that is not 0 in the namespace;
+//  3. a Prepare hook that writes the maps while the stage waits for its
+//     config. A map of the caller's own uid and gid only, as unshare -r
+//     makes, needs no privilege: "deny" to setgroups, then gid_map, then
+//     uid_map, written directly (idmap.DenySetgroups). Any other goes
+//     through idmap.Apply: root writes it, anyone else has newuidmap and
+//     newgidmap check it against /etc/subuid and /etc/subgid;
+//  4. cfg.UserNS: the stage makes itself uid and gid 0 of the namespace
+//     (becomeRoot) before its first mount.
+//
+// Equivalent to: unshare --user --map-root-user (own ids), or
+// unshare --user with newgidmap $pid ... && newuidmap $pid ... (any other)
+func (o *Options) UserNS(cfg *Config, uid, gid idmap.Map) error {
+	caps, err := AllCaps()
+	if err != nil {
+		return err
+	}
+	o.Cloneflags |= unix.CLONE_NEWUSER
+	if o.SysProcAttr == nil {
+		o.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	o.SysProcAttr.AmbientCaps = caps
+	cfg.UserNS = true
+	own := ownID(uid, os.Geteuid()) && ownID(gid, os.Getegid())
+	o.Prepare = append(o.Prepare, func(pid int) error {
+		if err := writeMaps(pid, uid, gid, own); err != nil {
+			return fmt.Errorf("user namespace of pid %d: %w", pid, err)
+		}
+		return nil
+	})
+	return nil
+}
+
+// ownID tells whether m maps one id, the caller's own id.
+func ownID(m idmap.Map, id int) bool {
+	return len(m) == 1 && m[0].Length == 1 && int64(m[0].Outside) == int64(id)
+}
+
+// writeMaps writes the maps of pid, step 3 of UserNS.
+func writeMaps(pid int, uid, gid idmap.Map, own bool) error {
+	if !own {
+		return idmap.Apply(pid, uid, gid)
+	}
+	if err := idmap.DenySetgroups(pid); err != nil {
+		return err
+	}
+	if err := idmap.Write(pid, idmap.GID, gid); err != nil {
+		return err
+	}
+	return idmap.Write(pid, idmap.UID, uid)
+}
 
 // AllCaps returns every capability this kernel knows, for
 // syscall.SysProcAttr.AmbientCaps.

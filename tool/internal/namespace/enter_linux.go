@@ -122,3 +122,27 @@ func ProcessExists(pid int) bool {
 	err := unix.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// Others returns the namespaces of pid that the calling process does not
+// share, in Kinds order, split into those a Go program can join and
+// those it cannot (NotJoinable): what nsenter --all would enter.
+//
+// Equivalent to: for n in /proc/$pid/ns/*; do [ $n -ef /proc/self/ns/${n##*/} ] || echo ${n##*/}; done
+func Others(pid int) (joinable, skipped []string, err error) {
+	for _, k := range Kinds {
+		theirs, err := k.Of(pid)
+		if err != nil {
+			return nil, nil, fmt.Errorf("no process %d: %v", pid, err)
+		}
+		ours, err := k.Of(os.Getpid())
+		if err != nil || theirs == ours {
+			continue
+		}
+		if NotJoinable(k.Name) != "" {
+			skipped = append(skipped, k.Name)
+			continue
+		}
+		joinable = append(joinable, k.Name)
+	}
+	return joinable, skipped, nil
+}

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,22 +38,29 @@ func OpenTree(source string) (*os.File, error) {
 // rootfs is not to be trusted: openat2(2) with RESOLVE_IN_ROOT resolves
 // its symlinks as if root were "/", so none can make the host write
 // outside it, and O_EXCL leaves whatever exists alone, a symlink included.
-// The file's parent directory must exist.
+// A missing parent directory is left to BindFiles. A target under one of
+// MountPoints is left alone: it is a file of the /proc, /dev or /sys that
+// Setup mounts there, which BindFiles finds in place, and a file made in
+// the rootfs's empty mount point would only hide under that mount.
 //
 // Equivalent to: touch $root$target, without following a symlink out of $root
 func CreateTarget(root, target string) error {
+	target = filepath.Clean("/" + target)
+	if top, _, _ := strings.Cut(target[1:], "/"); slices.Contains(MountPoints, top) {
+		return nil
+	}
 	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open rootfs %s: %w", root, err)
 	}
 	defer unix.Close(dir)
-	fd, err := unix.Openat2(dir, filepath.Clean("/"+target), &unix.OpenHow{
+	fd, err := unix.Openat2(dir, target, &unix.OpenHow{
 		Flags:   unix.O_CREAT | unix.O_EXCL | unix.O_WRONLY | unix.O_CLOEXEC,
 		Mode:    0o644,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
-	if err == unix.EEXIST {
-		return nil // a file, or a symlink BindFiles refuses
+	if err == unix.EEXIST || err == unix.ENOENT {
+		return nil // a file, a symlink BindFiles refuses, or no directory yet, which BindFiles makes
 	}
 	if err != nil {
 		return fmt.Errorf("create %s in the rootfs: %w", target, err)
@@ -63,30 +72,26 @@ func CreateTarget(root, target string) error {
 // /etc/resolv.conf and /etc/hosts of chapter 08, without writing to the
 // rootfs they may share with other containers. trees maps a path in the
 // container to a file descriptor of the init stage holding a detached
-// mount of the host file (see OpenTree). It runs before Setup, in the
-// container's mount namespace: "/" is made private first, and Setup's
-// recursive bind of root onto itself carries these mounts along. A missing
-// target is created empty, as runc does for the targets of its bind
-// mounts.
+// mount of the host file (see OpenTree). It runs last, after Setup's
+// pivot_root(2) and every other mount of the new root: each target is
+// found in the container's own root, as its processes will see it, and
+// may be a file of the /proc or /sys mounted there (the /proc views
+// chapter, still to come, covers /proc/meminfo). A missing target is
+// created empty, as runc does for the targets of its bind mounts.
 //
-// Equivalent to: touch $root$target; the second half of mount --bind $source $root$target
-func BindFiles(root string, trees map[string]int) error {
-	if len(trees) == 0 {
-		return nil
-	}
-	if err := MakePrivate(); err != nil {
-		return err
-	}
+// Equivalent to: touch $target; the second half of mount --bind $source $target
+func BindFiles(trees map[string]int) error {
 	targets := make([]string, 0, len(trees))
 	for t := range trees {
 		targets = append(targets, t)
 	}
 	sort.Strings(targets)
 	for _, t := range targets {
-		dst := filepath.Join(root, filepath.Clean("/"+t))
+		dst := filepath.Clean("/" + t)
 		st, err := os.Lstat(dst)
 		if err == nil && !st.Mode().IsRegular() {
-			// move_mount(2) follows a symlink: it could point anywhere.
+			// move_mount(2) follows a symlink, which the rootfs may aim
+			// at any file of the container.
 			return fmt.Errorf("%s in the rootfs is not a regular file: replace it with one", t)
 		}
 		if os.IsNotExist(err) {
@@ -95,7 +100,7 @@ func BindFiles(root string, trees map[string]int) error {
 			}
 			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o644)
 			if err != nil {
-				return fmt.Errorf("create %s in the rootfs: %w", t, err)
+				return fmt.Errorf("create %s in the container: %w", t, err)
 			}
 			f.Close()
 		}
