@@ -176,8 +176,10 @@ func undoState(t *testing.T) map[string][]string {
 	for _, l := range links {
 		s["links"] = append(s["links"], l.Name())
 	}
-	if out, err := exec.Command("nft", "list", "ruleset").CombinedOutput(); err != nil {
-		t.Fatalf("nft list ruleset: %v\n%s", err, out)
+	// -s (stateless): without the counters, which count the packets of
+	// everything on the host and are no state an Undo must restore.
+	if out, err := exec.Command("nft", "-s", "list", "ruleset").CombinedOutput(); err != nil {
+		t.Fatalf("nft -s list ruleset: %v\n%s", err, out)
 	} else {
 		s["nft ruleset"] = strings.Split(strings.TrimSpace(string(out)), "\n")
 	}
