@@ -3,6 +3,7 @@ package cli_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -242,6 +243,33 @@ func TestRunLeavesNothing(t *testing.T) {
 
 // TestRunBadInput checks each refusal: one line on stderr saying what to
 // do, the exit status, and nothing mounted or created on the host.
+// TestRunNoInheritedFDs gives contain descriptors without close-on-exec,
+// as a shell's redirections are, and checks that none reaches the
+// container's command: it sees its standard streams and the directory
+// its ls opens, nothing else.
+func TestRunNoInheritedFDs(t *testing.T) {
+	testkit.RequireRoot(t)
+	rootfs := testkit.Rootfs(t)
+	f, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(testkit.Contain(t), "run", "--net", "none", "--rootfs", rootfs, "--", "ls", "/proc/self/fd")
+	// fds 3 to 10 in contain: the init stage's own take 3 to 5, so a
+	// leak shows as 6 and up.
+	for range 8 {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("contain run: %v", err)
+	}
+	if diff := cmp.Diff([]string{"0", "1", "2", "3"}, strings.Fields(string(out))); diff != "" {
+		t.Errorf("descriptors of the container's command (-want +got):\n%s", diff)
+	}
+}
+
 func TestRunBadInput(t *testing.T) {
 	testkit.RequireRoot(t)
 	rootfs := testkit.Rootfs(t)

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"math"
 	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/contain-dev/contain/tool/cli"
 	"github.com/contain-dev/contain/tool/internal/initstage"
@@ -15,5 +18,13 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "init" {
 		initstage.Main()
 	}
+	// Descriptors contain inherited without close-on-exec (a shell's
+	// redirections, a caller's leak) must not reach a container, whose
+	// root could read or write them through /proc/PID/fd: mark them all
+	// close-on-exec first thing, as runc does. What contain hands its
+	// init stage it passes on purpose (os/exec's ExtraFiles).
+	//
+	// Equivalent to: close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) (close_range(2))
+	unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	os.Exit(cli.Main(os.Args[1:], cli.Globals{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 }
