@@ -108,6 +108,14 @@ func BindFiles(trees map[string]int) error {
 			return fmt.Errorf("move_mount onto %s: %w", t, err)
 		}
 		unix.Close(trees[t])
+		// A clone of a shared mount joins its peer group (open_tree(2)):
+		// on a host whose /run is shared, as systemd makes it, the bound
+		// file would stay a peer of the host's. The rest of the view was
+		// made private before pivot_root; this comes after, so it is
+		// made private here.
+		if err := unix.Mount("", dst, "", unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make %s private: %w", t, err)
+		}
 	}
 	return nil
 }
