@@ -48,7 +48,8 @@ snapshot() { # the host state a test could leave behind
 	find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d 2>/dev/null | sort
 	ip -o link show 2>/dev/null | awk -F': ' '{ print "link", $2 }' | sort
 	ip netns list 2>/dev/null | sed 's/^/netns /'
-	nft list ruleset 2>/dev/null | sed 's/^/nft /'
+	# Without counters (nft -s): the host's other traffic moves them.
+	nft -s list ruleset 2>/dev/null | sed 's/^/nft /'
 	iptables-save 2>/dev/null | grep -v '^[#:]' | sed 's/^/iptables /'
 	echo "ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
 	grep -H . /sys/fs/cgroup/*/cgroup.clone_children 2>/dev/null
