@@ -355,6 +355,14 @@ fail=0
 if ! [ -f "$run/guest/done" ]; then
 	echo "vm-test: the guest did not finish its run; the end of its log:"
 	tail -n 30 "$run/guest/guest.log" 2>/dev/null
+	# The binaries still running then: where each had got to.
+	for out in "$run"/guest/out/*; do
+		case $out in *.end) continue ;; esac
+		[ -f "$out" ] && ! [ -f "$out.end" ] || continue
+		echo
+		echo "--- unfinished: ${out#"$run"/guest/}, its last lines"
+		tail -n 20 "$out"
+	done
 	fail=1
 fi
 if grep -q '^FAIL' "$run/results" 2>/dev/null; then

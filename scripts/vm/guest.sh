@@ -21,7 +21,7 @@
 #   run/guest.log     this script's log: the guest's facts
 #   run/results       one line per package and pass, in go test's form
 #   run/stages        "NAME SECONDS" per part of the run
-#   run/out/N.PASS    each test binary's output
+#   run/out/N.PASS    each test binary's output (N.PASS.end once it ended)
 #   run/network.log   eth0's address and the default route, every 30 s
 #   run/kernel.log    the tail of the guest's kernel log
 #   run/done          written last: the run got to the end
@@ -121,14 +121,18 @@ one() {
 	# The chapters' transcripts get longer than a package's usual limit.
 	limit=10
 	[ "${pkg##*/}" = docscheck ] && limit=25
-	(cd "$dir" && timeout $((limit + 2))m "${runner[@]}" "$work/$bin" -test.count=1 -test.v -test.timeout=${limit}m -test.paniconexit0) </dev/null >"$out" 2>&1
+	# --kill-after: a binary that catches SIGTERM (the CLI's tests run
+	# contain in-process, and contain forwards it to the container) must
+	# still end, so that the pass goes on and says which test hung.
+	(cd "$dir" && timeout --kill-after=1m $((limit + 2))m "${runner[@]}" "$work/$bin" -test.count=1 -test.v -test.timeout=${limit}m -test.paniconexit0) </dev/null >"$out" 2>&1
 	code=$?
 	if [ $code -eq 0 ]; then
 		printf 'ok  \t%s (%s)\t%ss\n' "$pkg" "$name" $(($(date +%s) - start)) >>"$run/results"
 	else
 		printf 'FAIL\t%s (%s)\t%ss\texit %s\t%s\n' "$pkg" "$name" $(($(date +%s) - start)) $code "${out#"$run"/}" >>"$run/results"
 	fi
-	sync "$run/results" "$out"
+	touch "$out.end"
+	sync "$run/results" "$out" "$out.end"
 }
 
 pass() { # PASS: every test binary of the list, the chapters' last
