@@ -29,7 +29,7 @@ fi
 packages=(busybox-static util-linux iproute2 procps libcap2-bin uidmap git ca-certificates)
 if [ "${1:-}" = --test ]; then
 	# The peers the benchmark compares against, and vagrant with its
-	# libvirt provider to validate the Vagrantfile.
+	# libvirt provider, which bring the workshop VM up in the VM stage.
 	packages+=(hyperfine lxc crun runc vagrant vagrant-libvirt)
 fi
 # end excerpt
@@ -38,12 +38,16 @@ fi
 # the default network of a rootless container.
 packages+=(nftables iptables openvswitch-switch passt)
 # What only the host of the suite needs: the VM stage
-# (scripts/vm-test.sh) builds an image with debootstrap, writes it with
-# mkfs.ext4 -d (e2fsprogs) and boots it with qemu; vagrant validates the
-# Vagrantfile there, not in the guest.
+# (scripts/vm-test.sh) builds a box with debootstrap, mkfs.ext4 -d
+# (e2fsprogs) and qemu-img (qemu-utils), and brings it up with vagrant on
+# libvirt: its daemons (libvirt-daemon-system; on a machine without
+# systemd with the sysv scripts rather than the systemd units, which would
+# pull a newer systemd in), qemu, and dnsmasq for the DHCP of the network
+# vagrant-libvirt makes. None of it goes into the guest.
 host_only=()
 if [ "${1:-}" = --test ]; then
-	host_only=(vagrant vagrant-libvirt qemu-system-x86 debootstrap e2fsprogs)
+	host_only=(vagrant vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base debootstrap e2fsprogs)
+	[ -d /run/systemd/system ] || host_only+=(libvirt-daemon-system-sysv)
 fi
 # PROVISION_PRINT_PACKAGES=image prints what the VM stage's image gets
 # (all but host_only), =all everything, and installs nothing.

@@ -8,11 +8,13 @@
 #  3. go test: tool, steps, labs (starter fails, solution passes); then,
 #     alone, the chapters' excerpts, transcripts and links
 #  4. vagrant validate, and a short run of the benchmark script
-#  5. the VM stage, scripts/vm-test.sh: the same packages again inside a
-#     booted Debian 12 with systemd and pure cgroup v2, the workshop VM's
-#     layout, which this host may not have (README.md, "The VM stage")
-#  6. the host's mounts, cgroups, links, rules and state compared with the
-#     start
+#  5. the VM stage, scripts/vm-test.sh: the workshop VM brought up with
+#     `vagrant up` and this Vagrantfile on libvirt, and the same packages
+#     again inside it, Debian 12 with systemd and pure cgroup v2, a layout
+#     this host may not have (README.md, "The VM stage")
+#  6. the host's mounts, cgroups, links, rules, state, and what libvirt
+#     and Vagrant could leave (daemons, definitions, boxes) compared with
+#     the start
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -54,6 +56,14 @@ snapshot() { # the host state a test could leave behind
 	echo "ip_forward $(cat /proc/sys/net/ipv4/ip_forward)"
 	grep -H . /sys/fs/cgroup/*/cgroup.clone_children 2>/dev/null
 	find /run/contain -maxdepth 1 -name '*.json' 2>/dev/null | sed 's/^/state /'
+	# The VM stage's: libvirt's daemons and the qemu and dnsmasq they
+	# start, the domains, networks and pools libvirt keeps, its run-time
+	# directory and logs, the boxes of the host's Vagrant home (the
+	# stage adds its box to a home of its own; the bridge and the
+	# firewall rules of libvirt's network show above).
+	ps -eo comm= | grep -xE 'libvirtd|virtlogd|virtqemud|virtnetworkd|dnsmasq|qemu-system-x86' | sort | sed 's/^/process /'
+	find /etc/libvirt/qemu /etc/libvirt/storage /run/libvirt /var/log/libvirt -name '*.xml' -o -name '*.log' -o -path /run/libvirt 2>/dev/null | sort | sed 's/^/libvirt /'
+	find "${VAGRANT_HOME:-$HOME/.vagrant.d}/boxes" -mindepth 1 -maxdepth 1 2>/dev/null | sed 's/^/vagrant box /'
 	set -o pipefail
 	return 0
 }
@@ -114,6 +124,8 @@ if ! go test -count=1 -timeout 25m ./scripts/docscheck/ 2>&1 | tee -a "$log"; th
 fi
 
 begin vagrant "vagrant validate"
+# The VM stage brings the VM up with the Vagrantfile; this checks it also
+# where that stage does not run (inside the workshop VM).
 if ! (cd "$repo" && VAGRANT_DEFAULT_PROVIDER=libvirt vagrant validate --ignore-provider 2>&1); then
 	fail=1
 fi
@@ -123,7 +135,7 @@ if ! bench/run.sh --runs 5 >/dev/null; then
 	echo "bench/run.sh failed"; fail=1
 fi
 
-begin "VM stage" "the VM stage: the suite in Debian 12 with systemd and cgroup v2"
+begin "VM stage" "the VM stage: vagrant up, and the suite in Debian 12 with systemd and cgroup v2"
 # After the host stages, so that a failure here never hides one there;
 # before the snapshot, which then shows that the VM stage, too, left
 # nothing on the host.
@@ -147,10 +159,10 @@ begin "host check" "host left as it was"
 contain reset || fail=1
 snapshot >"$after"
 if ! diff -u "$before" "$after"; then
-	echo "the suite left mounts, cgroups, links or namespaces behind (-before +after above)"
+	echo "the suite left mounts, cgroups, links, namespaces, rules or libvirt's and Vagrant's things behind (-before +after above)"
 	fail=1
 else
-	echo "mounts, cgroups, links, netns, firewall rules, ip_forward, state: unchanged"
+	echo "mounts, cgroups, links, netns, firewall rules, ip_forward, state, libvirt, Vagrant boxes: unchanged"
 fi
 
 end_stage

@@ -1,33 +1,48 @@
 #!/bin/bash
-# vm-test.sh runs the suite inside a booted Debian 12 VM with systemd, pure
-# cgroup v2: the layout of the workshop's Vagrant box, which a host with
-# cgroup v1 or hybrid and no systemd cannot show. scripts/test.sh runs it
-# after the host suite. As root:
+# vm-test.sh runs the suite inside the workshop VM, brought up as an
+# attendee brings it up: `vagrant up` on libvirt with the repository's own
+# Vagrantfile (its box, rsync synced folder, provider settings and
+# provisioner), then the suite through `vagrant ssh`. The VM is Debian 12
+# with systemd, pure cgroup v2: the layout a host with cgroup v1 or hybrid
+# and no systemd cannot show. scripts/test.sh runs it after the host
+# suite. As root:
 #
-#  1. builds the VM image (scripts/vm/build-image.sh: debootstrap, Debian's
-#     kernel, systemd, the packages provision.sh installs) unless the cache
-#     holds one made from the same inputs;
-#  2. compiles every package's test binary here, statically, and warms a
+#  1. builds the box (scripts/vm/build-image.sh: debootstrap, Debian's
+#     kernel, systemd, sshd, the vagrant user, the packages provision.sh
+#     installs) unless the cache holds one made from the same inputs;
+#  2. starts libvirt's daemons for the run when none runs
+#     (scripts/vm/libvirt-host.sh), adds the box under the name the
+#     Vagrantfile uses to a Vagrant home of the run's own, and starts
+#     `vagrant up --provider=libvirt --no-provision`; while it boots,
+#  3. compiles every package's test binary here, statically, and warms a
 #     Go build cache for what the tests build themselves, the programs
-#     they link included: the guest runs under emulation (TCG) when KVM
-#     does not really work, and compiling there would take most of an
-#     hour; then writes the repository, GOROOT, the module cache and the
-#     build cache on a disk image for the guest;
-#  3. boots the image with qemu, with that disk, the run directory and the
-#     repository shared over 9p, and user-mode networking for apt; the
-#     guest runs scripts/vm/guest.sh (provision.sh, then every test binary
-#     as root and again as an unprivileged user) and powers off;
-#  4. prints each part's time, one line per package and pass in go test's
+#     they link included: under software emulation (TCG, when KVM does
+#     not really work) compiling in the guest would take most of an hour;
+#     then writes GOROOT, the module cache, that build cache and the test
+#     binaries on a disk image, which it attaches to the running VM;
+#  4. in the guest: scripts/vm/guest.sh prepare mounts that disk; `vagrant
+#     provision` runs the Vagrantfile's provisioner (provision.sh), which
+#     finds Go and a warm cache there instead of downloading and compiling;
+#     guest.sh run runs every test binary as root, then as the
+#     unprivileged user vagrant;
+#  5. stops the VM, reads the results from the work disk, runs `vagrant
+#     destroy -f`, and puts the host back: the box, libvirt's network,
+#     pool, firewall rules and daemons, ip_forward;
+#  6. prints each part's time, one line per package and pass in go test's
 #     form, the slowest packages, the output of every failure and the
 #     guest's kernel log tail, and exits non-zero on any failure.
+#
+# Vagrant is kept off the network: the box is added from a local file,
+# VAGRANT_CHECKPOINT_DISABLE and VAGRANT_BOX_UPDATE_CHECK_DISABLE stop its
+# version and box update checks.
 #
 # usage: scripts/vm-test.sh
 # environment: CONTAIN_VM_CACHE (default /var/cache/contain-vm),
 #              CONTAIN_VM_TIMEOUT (minutes the guest may run, default 40),
 #              CONTAIN_VM_PACKAGES (go package patterns, default ./...;
 #              a few packages make a quick run while working on them),
-#              CONTAIN_VM_KEEP (a directory to copy the guest's logs and
-#              each test binary's output into, for a closer look)
+#              CONTAIN_VM_KEEP (a directory to copy the guest's logs, each
+#              test binary's output and Vagrant's into, for a closer look)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CONTAIN_VM_CACHE:-/var/cache/contain-vm}
@@ -37,15 +52,22 @@ export PATH="/usr/local/go/bin:$PATH"
 
 die() { echo "vm-test: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run it as root (sudo $0)"
-for c in qemu-system-x86_64 debootstrap mkfs.ext4 go; do
+for c in vagrant virsh qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 go; do
 	command -v "$c" >/dev/null || die "$c is missing: run scripts/provision.sh --test first"
 done
+vagrant plugin list 2>/dev/null | grep -q '^vagrant-libvirt ' || die "the vagrant-libvirt plugin is missing: run scripts/provision.sh --test first"
+# What the Vagrantfile names: the box, and where the rsync synced folder
+# puts the repository in the guest.
+box_name=$(awk -F'"' '/^ *config\.vm\.box *=/ { print $2; exit }' "$repo/Vagrantfile")
+guest_repo=$(awk -F'"' '/^ *config\.vm\.synced_folder/ && /type: "rsync"/ { print $4; exit }' "$repo/Vagrantfile")
+[ -n "$box_name" ] && [ -n "$guest_repo" ] || die "the Vagrantfile names no config.vm.box or no rsync synced folder"
 started=$(date +%s)
 elapsed() { echo "$(($(date +%s) - started))s"; }
 # timed NAME SECONDS: one part of the stage, as a line scripts/test.sh
 # gathers into its summary.
 times=()
-timed() { times+=("$(printf 'vm-test: time: %-24s %5ss' "$1" "$2")"); }
+timed() { times+=("$(printf 'vm-test: time: %-26s %5ss' "$1" "$2")"); }
+since() { echo $(($(date +%s) - $1)); }
 
 # The host's apt sources for the release, as "URI SUITE" lines: the guest
 # gets the same archive (debootstrap and its apt), whatever mirror the
@@ -56,53 +78,133 @@ if ! grep -q " $release\$" <<<"$sources"; then
 	sources="http://deb.debian.org/debian $release"
 fi
 # What provision.sh --test installs, less what only the suite's host
-# needs (vagrant, qemu, debootstrap).
+# needs (vagrant, libvirt, qemu, debootstrap).
 packages=$(PROVISION_PRINT_PACKAGES=image "$repo/scripts/provision.sh" --test | sort | tr '\n' ' ')
 
-# 1. The image, cached under a hash of everything that goes into it.
+# 1. The box, cached under a hash of everything that goes into it.
 key=$( {
-	cat "$repo/scripts/vm/build-image.sh" "$repo/scripts/vm/contain-vm-boot" "$repo/scripts/vm/contain-vm-test.service"
+	cat "$repo/scripts/vm/build-image.sh"
 	echo "$release" "$packages" "$sources"
 } | sha256sum | cut -c1-16)
-image=$cache/image-$key
+box=$cache/box-$key.box
 mkdir -p "$cache"
-if ! [ -f "$image/root.img" ]; then
-	echo "vm-test: building the image (first run on this machine, or its inputs changed)"
-	# Only one image is kept: the others were made from older inputs.
-	find "$cache" -mindepth 1 -maxdepth 1 -name 'image-*' -exec rm -rf {} +
+if ! [ -f "$box" ]; then
+	echo "vm-test: building the box (first run on this machine, or its inputs changed)"
+	# Only one box is kept: the others were made from older inputs (and
+	# image-* from before the VM came up through Vagrant).
+	find "$cache" -mindepth 1 -maxdepth 1 \( -name 'box-*' -o -name 'image-*' -o -name 'work-*.img' \) -exec rm -rf {} +
 	srcfile=$(mktemp)
 	echo "$sources" >"$srcfile"
 	# shellcheck disable=SC2086 # one word per package
-	if ! "$repo/scripts/vm/build-image.sh" "$image" "$release" "$srcfile" $packages; then
-		rm -f "$srcfile"
-		die "building the image failed (log above)"
+	if ! "$repo/scripts/vm/build-image.sh" "$cache/build-$key" "$release" "$srcfile" $packages; then
+		rm -rf "$srcfile" "$cache/build-$key"
+		die "building the box failed (log above)"
 	fi
 	rm -f "$srcfile"
-	echo "vm-test: image built in $(elapsed)"
+	# A box is a tar of its files (uncompressed: the disk is qcow2).
+	tar -C "$cache/build-$key" -cf "$box.tmp" metadata.json Vagrantfile box.img && mv "$box.tmp" "$box"
+	rm -rf "$cache/build-$key"
+	echo "vm-test: box built in $(elapsed)"
 fi
-timed image $(($(date +%s) - started))
+timed box "$(since "$started")"
 
-# 2. The run directory, shared with the guest: test binaries, lists, results.
-#    World-readable: the unprivileged pass runs binaries from it.
+# 2. The run directory: Vagrant's home and machine data, libvirt's pool
+#    for the box's volume and the VM's disk, the work disk, the results.
+#    World-searchable: qemu runs as libvirt-qemu.
 run=$(mktemp -d /tmp/contain-vm.XXXXXX)
-qemu_pid=
-cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
+chmod 755 "$run"
+mkdir -p "$run/host" "$run/pool" "$run/bin" "$run/guest" "$cache/gocache"
+touch "$run/tests" "$run/results"
+export VAGRANT_HOME=$run/vagrant.d VAGRANT_DOTFILE_PATH=$run/dotvagrant
+export VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1 VAGRANT_DEFAULT_PROVIDER=libvirt
+unset VAGRANT_VAGRANTFILE VAGRANT_CWD
+pool=contain-vm-$$
+domain=contain-vm-$$_default
+up_pid="" libvirt_up=""
+vagrant_log() { # FILE: Vagrant's output, without its progress bars
+	tr '\r' '\n' <"$1" | grep -v -e 'Progress: ' -e '^\s*$' | sed 's/^/  /'
+}
+# teardown: the VM destroyed, the host put back; once, at the end of a
+# run or at whatever failure came first.
+teardown() {
+	set +e
+	[ -n "$libvirt_up" ] || return 0
+	if [ -n "$up_pid" ]; then
+		kill -- "-$up_pid" 2>/dev/null
+		wait "$up_pid" 2>/dev/null
+		up_pid=""
 	fi
+	echo "vm-test: vagrant destroy -f"
+	(cd "$repo" && vagrant destroy -f) >"$run/destroy.log" 2>&1 || vagrant_log "$run/destroy.log"
+	# The domain's log, for a closer look, before it goes; the domain
+	# and pool, should vagrant have left them.
+	cp "/var/log/libvirt/qemu/$domain.log" "$run/domain.log" 2>/dev/null
+	rm -f "/var/log/libvirt/qemu/$domain.log"
+	virsh -q -c qemu:///system destroy "$domain" >/dev/null 2>&1
+	virsh -q -c qemu:///system undefine "$domain" >/dev/null 2>&1
+	virsh -q -c qemu:///system pool-destroy "$pool" >/dev/null 2>&1
+	"$repo/scripts/vm/libvirt-host.sh" down "$run/host" || echo "vm-test: libvirt-host.sh down could not put everything back (above)"
+	libvirt_up=""
+	set -e
+}
+finish() {
+	teardown
 	if [ -n "${CONTAIN_VM_KEEP:-}" ]; then
 		mkdir -p "$CONTAIN_VM_KEEP"
-		cp -r "$run/results" "$run/out" "$run/guest.log" "$run/console.log" "$CONTAIN_VM_KEEP/" 2>/dev/null || true
+		cp -r "$run/guest/." "$run"/*.log "$CONTAIN_VM_KEEP/" 2>/dev/null
 	fi
+	# The box the run added lives in its Vagrant home, its volume in the
+	# run's pool: both go with the directory.
 	rm -rf "$run"
-	rm -f "${disk:-}"
 }
-trap cleanup EXIT
-chmod 755 "$run"
-mkdir -p "$run/bin" "$cache/gocache"
-touch "$run/tests" "$run/results" "$run/stages"
+trap finish EXIT
 
+libvirt_up=1
+"$repo/scripts/vm/libvirt-host.sh" up "$run/host"
+# The pool is transient (pool-create-as): libvirt keeps no definition of
+# it once it is destroyed.
+virsh -q -c qemu:///system pool-create-as "$pool" dir --target "$run/pool" >/dev/null
+# The run's own Vagrant settings, which Vagrant merges between the box's
+# Vagrantfile and the repository's (which stays as it is): a domain name
+# and a pool of the run's own, so that nothing of a developer's own
+# Vagrant machines is touched; no graphical console (no VNC server on a
+# port of the host, nothing for an emulated CPU to draw); and, where the
+# CPU offers no KVM, software emulation, as chapter 00 tells an attendee
+# without nested virtualisation to set in ~/.vagrant.d/Vagrantfile, with
+# all the CPU features qemu can emulate (mode maximum, qemu's -cpu max)
+# rather than a model derived from the host's CPU (host-model, which
+# made the root pass about 15% slower).
+driver=qemu cpu=maximum
+if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
+	driver=kvm cpu=host-model
+fi
+mkdir -p "$VAGRANT_HOME"
+cat >"$VAGRANT_HOME/Vagrantfile" <<EOF
+Vagrant.configure("2") do |config|
+  config.vm.provider :libvirt do |lv|
+    lv.default_prefix = "contain-vm-$$_"
+    lv.storage_pool_name = "$pool"
+    lv.graphics_type = "none"
+    lv.driver = "$driver"
+    lv.cpu_mode = "$cpu"
+  end
+end
+EOF
+echo "vm-test: vagrant up --provider=libvirt ($driver, box $box_name from $(basename "$box")); meanwhile compiling the test binaries"
+upped=$(date +%s)
+# In a session of its own, so that a failure here stops all of it; each
+# line with the seconds since the start, to show where the time goes.
+setsid bash -c '
+	cd "$1"
+	t0=$(date +%s)
+	{
+		vagrant box add --name "$2" "$3" &&
+			vagrant up --provider=libvirt --no-provision
+		echo "exit $?"
+	} 2>&1 | while IFS= read -r l; do printf "%4ss %s\n" $(($(date +%s) - t0)) "$l"; done' _ "$repo" "$box_name" "$box" >"$run/up.log" 2>&1 &
+up_pid=$!
+
+# 3. Test binaries and the warm build cache, while the VM boots.
 goroot=$(go env GOROOT)
 gomodcache=$(go env GOMODCACHE)
 # The guest builds with these settings (see guest.sh); the cache is warmed
@@ -110,7 +212,6 @@ gomodcache=$(go env GOMODCACHE)
 gocache() {
 	GOCACHE=$cache/gocache GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0 "$@"
 }
-echo "vm-test: compiling the test binaries and warming the guest's build cache"
 compiled=$(date +%s)
 cd "$repo"
 # shellcheck disable=SC2086 # patterns are words
@@ -121,11 +222,11 @@ export -f gocache
 export run cache
 compile() {
 	local pkg=$1 dir=$2 bin
-	bin=$run/bin/$(echo "${pkg#github.com/contain-dev/contain/}" | tr / _).test
-	if gocache go test -c -o "$bin" "$pkg" >"$bin.log" 2>&1; then
-		echo "$pkg $dir ${bin#"$run"/}" >>"$run/tests"
+	bin=bin/$(echo "${pkg#github.com/contain-dev/contain/}" | tr / _).test
+	if gocache go test -c -o "$run/$bin" "$pkg" >"$run/$bin.log" 2>&1; then
+		echo "$pkg $dir $bin" >>"$run/tests"
 	else
-		printf 'FAIL\t%s (build)\t0s\tgo test -c\t%s\n' "$pkg" "${bin#"$run"/}.log" >>"$run/results"
+		printf 'FAIL\t%s (build)\t0s\tgo test -c\t%s\n' "$pkg" "$bin.log" >>"$run/results"
 	fi
 }
 export -f compile
@@ -150,20 +251,30 @@ gocache go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./labs/... ./t
 gocache go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./steps/... ./labs/... >>"$run/link"
 # shellcheck disable=SC2016 # expanded by the inner shell
 xargs -r -P 2 -L 1 bash -c 'gocache go run -exec true "$@" >/dev/null 2>&1 || true' _ <"$run/link" 2>/dev/null
-chmod -R a+rX "$run"
+chmod -R a+rX "$run/bin"
 # The guest's unprivileged pass builds with the same cache.
 chmod -R a+rwX "$cache/gocache"
+cat >"$run/env" <<EOF
+REPO=$repo
+GOROOT=$goroot
+GOMODCACHE=$gomodcache
+GUEST_GOCACHE=$cache/gocache
+EOF
 # The trees the guest's go command reads go on a disk of their own,
-# written with mkfs.ext4 -d like the image: over 9p every one of the
-# thousands of stat(2) calls with which go loads packages is a round trip
-# to qemu, and one `go list` took 45 s; on a local disk, seconds. The
-# guest mounts them where the host has them, so that the build cache's
-# keys match. What the guest adds to the build cache stays there.
-disk=$cache/work-$$.img
+# written with mkfs.ext4 -d like the box: over a network file system
+# every one of the thousands of stat(2) calls with which go loads
+# packages is a round trip, and one `go list` took 45 s; on a local disk,
+# seconds. The guest mounts them where the host has them, so that the
+# build cache's keys match. What the guest adds to the build cache stays
+# there.
+# In the run's pool, where libvirt knows it as a volume (vagrant destroy
+# looks up every disk of the domain there, and deletes them).
+disk=$run/pool/work.img
 stage=$(mktemp -d)
+cp "$run/env" "$run/tests" "$stage/"
 # Bind mounts in a namespace of their own: they vanish with it, whatever
 # happens, and the host's mount table never sees them.
-size=$(du -scm "$repo" "$goroot" "$gomodcache" "$cache/gocache" | awk 'END { print $1 + 4096 }')
+size=$(du -scm "$goroot" "$gomodcache" "$cache/gocache" "$run/bin" | awk 'END { print $1 + 4096 }')
 if ! unshare --mount --propagation private sh -c '
 	set -e
 	stage=$1 disk=$2 size=$3; shift 3
@@ -172,80 +283,86 @@ if ! unshare --mount --propagation private sh -c '
 	done
 	truncate -s "${size}M" "$disk"
 	mkfs.ext4 -q -L work -d "$stage" "$disk"' _ "$stage" "$disk" "$size" \
-	repo "$repo" goroot "$goroot" gomodcache "$gomodcache" gocache "$cache/gocache"; then
-	rmdir "$stage"/* "$stage" 2>/dev/null
+	goroot "$goroot" gomodcache "$gomodcache" gocache "$cache/gocache" bin "$run/bin"; then
+	rm -rf "$stage"
 	die "writing the guest's work disk failed"
 fi
-rmdir "$stage"/* "$stage"
-timed "compile, warm the cache" $(($(date +%s) - compiled))
-cat >"$run/env" <<EOF
-REPO=$repo
-GOROOT=$goroot
-GOMODCACHE=$gomodcache
-GUEST_GOCACHE=$cache/gocache
-EOF
+rm -rf "$stage"
+timed "compile, warm, work disk" "$(since "$compiled")"
 
-# 3. Boot. KVM only when it really works: /dev/kvm can open on a CPU
-#    without VMX/SVM, and then qemu fails; TCG emulates, slowly but truly.
-accel=tcg,thread=multi
-if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	accel=kvm
+# 4. The VM, up; the work disk, attached; then the guest's parts.
+waited=$(date +%s)
+wait "$up_pid" || true
+up_pid=""
+timed "vagrant up (boot, rsync)" "$(since "$upped")"
+timed "  of it after the compile" "$(since "$waited")"
+echo "vm-test: vagrant up:"
+vagrant_log "$run/up.log"
+tail -n 1 "$run/up.log" | grep -q 's exit 0$' || die "vagrant up failed (above)"
+virsh -q -c qemu:///system pool-refresh "$pool" >/dev/null
+virsh -q -c qemu:///system attach-disk "$domain" "$disk" vdb --targetbus virtio --subdriver raw --live >/dev/null
+vssh() { (cd "$repo" && vagrant ssh --no-tty -c "$1"); }
+prepared=$(date +%s)
+vssh "sudo bash $guest_repo/scripts/vm/guest.sh prepare" || die "preparing the guest failed (above)"
+timed "attach, prepare" "$(since "$prepared")"
+echo "vm-test: vagrant provision (the Vagrantfile's provisioner, scripts/provision.sh)"
+provisioned=$(date +%s)
+provision_ok=0
+(cd "$repo" && vagrant provision) >"$run/provision.log" 2>&1 && provision_ok=1
+vagrant_log "$run/provision.log"
+provision_secs=$(since "$provisioned")
+timed "guest provision" "$provision_secs"
+if [ "$provision_ok" = 1 ]; then
+	printf 'ok  \tscripts/provision.sh (vagrant provision)\t%ss\n' "$provision_secs" >>"$run/results"
+else
+	printf 'FAIL\tscripts/provision.sh (vagrant provision)\t%ss\tvagrant provision\t\n' "$provision_secs" >>"$run/results"
 fi
-# Under TCG the guest's kernel finds the emulated AMD CPU's TSCs
-# "unsynchronized" (no constant_tsc) and falls back to the HPET: then
-# every clock_gettime(2), which the Go runtime calls all the time, is a
-# system call and an emulated device read instead of a vDSO rdtsc. qemu's
-# TSC follows the host's clock, so it is safe to trust
-# (tsc=reliable, kernel-parameters.txt). KVM brings its own clock.
-clock=""
-[ "$accel" = kvm ] || clock="tsc=reliable"
-echo "vm-test: booting Debian $release (${accel%%,*}, 2 CPUs); the guest runs provision.sh and the suite"
-share() { # TAG DIR [readonly]
-	echo "-virtfs local,path=$2,mount_tag=$1,security_model=none${3:+,readonly=on}"
-}
-# shellcheck disable=SC2046 # share prints words
-qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 2 -m 4096 \
-	-kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1 $clock" \
-	-drive "file=$image/root.img,format=raw,if=virtio,snapshot=on" \
-	-drive "file=$disk,format=raw,if=virtio" \
-	-nic user,model=virtio-net-pci \
-	$(share results "$run") $(share repo "$repo" ro) \
-	-display none -monitor none -serial "file:$run/console.log" -no-reboot &
-qemu_pid=$!
-booted=$(date +%s)
-deadline=$(($(date +%s) + timeout_min * 60))
-while kill -0 "$qemu_pid" 2>/dev/null; do
-	if [ "$(date +%s)" -ge "$deadline" ]; then
-		echo "vm-test: the guest still runs after $timeout_min minutes: stopping it"
-		kill "$qemu_pid" 2>/dev/null || true
-		break
-	fi
-	sleep 5
-done
-wait "$qemu_pid" 2>/dev/null || true
-qemu_pid=
-guest=$(($(date +%s) - booted))
+echo "vm-test: the suite in the guest (vagrant ssh), as root, then as vagrant"
+passes=$(date +%s)
+if ! timeout "${timeout_min}m" bash -c "cd '$repo' && vagrant ssh --no-tty -c 'sudo bash $guest_repo/scripts/vm/guest.sh run'"; then
+	echo "vm-test: the guest's run ended early, or after $timeout_min minutes"
+fi
+guest_secs=$(since "$passes")
+# The results, from the work disk, once the VM is off: read so, they
+# survive a guest that lost its network or hangs. The power is cut
+# (vagrant destroy would do the same); e2fsck replays the journal of
+# what the guest synced, debugfs copies it out without a mount.
+virsh -q -c qemu:///system destroy "$domain" >/dev/null 2>&1 || true
+e2fsck -fy "$disk" >/dev/null 2>&1 || true
+debugfs -R "rdump /run $run/guest" "$disk" >/dev/null 2>&1 || echo "vm-test: could not read the guest's results from its work disk"
+[ -d "$run/guest/run" ] && mv "$run/guest/run"/* "$run/guest/" && rmdir "$run/guest/run"
+cat "$run/guest/results" >>"$run/results" 2>/dev/null || true
 
-# 4. What came out: the guest's parts (RUN/stages, see guest.sh), and what
-#    is left of its time for power-off; each package's line; the slowest.
+# 5. Down, and the host put back (finish does it too, on any failure
+#    above).
+torn=$(date +%s)
+teardown
+timed "destroy, host put back" "$(since "$torn")"
+
+# 6. What came out: the guest's parts (RUN/stages, see guest.sh); each
+#    package's line; the slowest.
 declare -A part=()
-while read -r what secs; do part[$what]=$secs; done <"$run/stages" 2>/dev/null || true
-timed "guest boot" "${part[boot]:-?}"
-timed "guest provision" "${part[provision]:-?}"
+while read -r what secs; do part[$what]=$secs; done <"$run/guest/stages" 2>/dev/null || true
 timed "guest root pass" "${part[root]:-?}"
-timed "guest unprivileged pass" "${part[tester]:-?}"
-timed "guest in all" "$guest"
+timed "guest unprivileged pass" "${part[unprivileged]:-?}"
+timed "guest passes in all" "$guest_secs"
 echo
 cut -f1-4 "$run/results" 2>/dev/null || true
 echo
 echo "vm-test: the slowest packages"
 sort -t$'\t' -k3,3 -rn "$run/results" 2>/dev/null | head -n 12 | awk -F'\t' '{ printf "  %6s  %s\n", $3, $2 }'
 fail=0
-if ! [ -f "$run/done" ]; then
-	echo "vm-test: the guest did not finish its run; the end of its console:"
-	tail -n 60 "$run/console.log" 2>/dev/null
-	tail -n 30 "$run/guest.log" 2>/dev/null
+if ! [ -f "$run/guest/done" ]; then
+	echo "vm-test: the guest did not finish its run; the end of its log:"
+	tail -n 30 "$run/guest/guest.log" 2>/dev/null
+	# The binaries still running then: where each had got to.
+	for out in "$run"/guest/out/*; do
+		case $out in *.end) continue ;; esac
+		[ -f "$out" ] && ! [ -f "$out.end" ] || continue
+		echo
+		echo "--- unfinished: ${out#"$run"/guest/}, its last lines"
+		tail -n 20 "$out"
+	done
 	fail=1
 fi
 if grep -q '^FAIL' "$run/results" 2>/dev/null; then
@@ -253,17 +370,19 @@ if grep -q '^FAIL' "$run/results" 2>/dev/null; then
 	while IFS=$'\t' read -r _ what _ _ out; do
 		echo
 		echo "--- $what: output"
-		if [ -n "$out" ]; then
+		case $what in
+		*"(build)") cat "$run/$out" 2>/dev/null ;;
+		*"(vagrant provision)") ;; # printed above
+		*)
 			# The binaries ran with -test.v: what passed only hides
 			# what failed.
-			grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$run/$out"
-		else # provision.sh
-			sed -n '/^== scripts\/provision.sh/,/^== /p' "$run/guest.log"
-		fi
+			grep -vE '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)' "$run/guest/$out"
+			;;
+		esac
 	done < <(grep '^FAIL' "$run/results")
 	echo
 	echo "--- the guest's kernel log, last lines"
-	cat "$run/kernel.log" 2>/dev/null
+	cat "$run/guest/kernel.log" 2>/dev/null
 fi
 passed=$(grep -c '^ok ' "$run/results" 2>/dev/null || true)
 failed=$(grep -c '^FAIL' "$run/results" 2>/dev/null || true)
