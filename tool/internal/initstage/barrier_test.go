@@ -173,11 +173,19 @@ func TestReleaseDeadInit(t *testing.T) {
 		t.Fatalf("Create: %v", err)
 	}
 	unix.Kill(p.Pid(), unix.SIGKILL)
-	// Dead, not yet reaped: a zombie holds no files.
-	stat := "/proc/" + strconv.Itoa(p.Pid()) + "/stat"
-	for b, _ := os.ReadFile(stat); !strings.Contains(string(b), ") Z "); b, _ = os.ReadFile(stat) {
+	// Dead, not yet reaped: a zombie holds no files. The leader shows Z
+	// as soon as its own thread has exited, while the stage's other
+	// threads may still hold the files they share (the fifo's read end
+	// among them): until /proc/PID/task lists the leader alone.
+	proc := "/proc/" + strconv.Itoa(p.Pid())
+	for {
+		b, _ := os.ReadFile(proc + "/stat")
 		if len(b) == 0 {
-			t.Fatalf("%s: gone before Wait", stat)
+			t.Fatalf("%s/stat: gone before Wait", proc)
+		}
+		threads, _ := os.ReadDir(proc + "/task")
+		if strings.Contains(string(b), ") Z ") && len(threads) <= 1 {
+			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
