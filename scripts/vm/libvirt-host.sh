@@ -23,6 +23,9 @@
 #    are nftables tables (ip filter, ip6 nat, ...), which stay too;
 #  - net.ipv4.ip_forward, which libvirt sets to 1 for a NAT network and
 #    never resets;
+#  - the cgroup "machine" under each hierarchy, where libvirtd without
+#    systemd puts its VMs (libvirt's cgroup partition, /machine): removing
+#    a VM removes its own cgroup, not the partition;
 #  - /run/libvirt, the daemons' run-time directory, and the logs they
 #    began under /var/log/libvirt.
 #
@@ -57,6 +60,10 @@ libvirt_rules() {
 
 nft_tables() { nft list tables 2>/dev/null | sort || true; }
 
+# machine_cgroups: libvirt's cgroup partition in each hierarchy, where
+# there is one.
+machine_cgroups() { find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name machine 2>/dev/null | sort || true; }
+
 up() {
 	# What down reads, first, so that an up that fails half-way is undone
 	# as far as it got; the lists of libvirt's objects last.
@@ -66,6 +73,7 @@ up() {
 	libvirt_rules >"$state/rules"
 	nft_tables >"$state/nft_tables"
 	find /var/log/libvirt -type f 2>/dev/null | sort >"$state/logs"
+	machine_cgroups >"$state/cgroups"
 	# virtlogd first: libvirtd's qemu driver writes each domain's log
 	# through it.
 	local d
@@ -160,11 +168,17 @@ down() {
 			nft delete table "$family" "$table" || fail=1
 		fi
 	done < <(nft_tables | grep -vxF -f "$state/nft_tables" || true)
-	# 4. ip_forward.
+	# 4. libvirt's cgroup partitions the run made, once empty: rmdir(2)
+	#    removes only an empty cgroup (its VMs' cgroups went with them).
+	local cg
+	for cg in $(machine_cgroups | comm -13 "$state/cgroups" -); do
+		rmdir "$cg" 2>/dev/null || { echo "libvirt-host: $cg is not empty" >&2; fail=1; }
+	done
+	# 5. ip_forward.
 	if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$(cat "$state/ip_forward")" ]; then
 		cat "$state/ip_forward" >/proc/sys/net/ipv4/ip_forward
 	fi
-	# 5. When the daemons were the run's: their run-time directory and
+	# 6. When the daemons were the run's: their run-time directory and
 	#    the logs they began (libvirtd.log, virtlogd.log, a domain's).
 	if [ -s "$state/started" ]; then
 		[ "$(cat "$state/run_dir")" = yes ] || rm -rf /run/libvirt

@@ -376,9 +376,11 @@ func TestConcurrentLeases(t *testing.T) {
 	var wg sync.WaitGroup
 	addrs := make([]string, n)
 	var cmds []*exec.Cmd
+	stderrs := make([]strings.Builder, n)
 	for i := range n {
 		c := exec.Command(testkit.Contain(t), "run", "--rootfs", rootfs, "--net", "bridge="+netName, "--",
 			"sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; while [ ! -e /go ]; do sleep 0.1; done")
+		c.Stderr = &stderrs[i]
 		out, err := c.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -398,9 +400,9 @@ func TestConcurrentLeases(t *testing.T) {
 	if err := os.WriteFile(rootfs+"/go", nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if err := c.Wait(); err != nil {
-			t.Errorf("run: %v", err)
+			t.Errorf("run %d: %v: %s", i, err, stderrs[i].String())
 		}
 	}
 	seen := map[string]int{}

@@ -144,13 +144,27 @@ func Create(name string, rec any) (*Owner, error) {
 // now: a remover may have unlinked the file this process opened (Remove
 // does, once the record is gone), and a lock on that orphaned inode
 // would guard nothing, so the inodes are compared and the open retried.
+//
+// A new lock file gets its name already locked (newLockFile): created
+// with O_CREAT and locked after, it would sit unlocked for a moment under
+// its name, and a cleaner that listed it then (CleanOrphans in another
+// contain run) would take it for a dead creator's, lock it, and refuse
+// the creator its own name.
 func lockFile(name string, create bool) (*os.File, error) {
-	flags := os.O_RDWR
-	if create {
-		flags |= os.O_CREATE
-	}
 	for {
-		f, err := os.OpenFile(lockPath(name), flags, 0o600)
+		if create {
+			f, err := newLockFile(name)
+			if err == nil {
+				return f, nil
+			}
+			if !errors.Is(err, fs.ErrExist) {
+				return nil, err
+			}
+		}
+		f, err := os.OpenFile(lockPath(name), os.O_RDWR, 0o600)
+		if errors.Is(err, fs.ErrNotExist) && create {
+			continue // removed since newLockFile saw it: make it anew
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -170,6 +184,52 @@ func lockFile(name string, create bool) (*os.File, error) {
 			return nil, fs.ErrNotExist
 		}
 	}
+}
+
+// newLockFile makes NAME.lock locked before anyone can open it by name:
+// an unnamed file in Dir (O_TMPFILE, open(2)), locked, then given the
+// name with linkat(2), which fails with EEXIST rather than replace a lock
+// file that is there. flock(2) locks the inode, so the lock comes with
+// the name. Where the filesystem has no O_TMPFILE, the file starts under
+// a temporary name instead (see WriteFile), which no listing takes for a
+// record's.
+//
+// Equivalent to: exec 9>$Dir/.tmp; flock -n 9; ln $Dir/.tmp $Dir/$name.lock; rm $Dir/.tmp
+func newLockFile(name string) (*os.File, error) {
+	var f *os.File
+	temp := ""
+	fd, err := unix.Open(Dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	switch {
+	case err == nil:
+		f = os.NewFile(uintptr(fd), lockPath(name))
+	case errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR):
+		if f, err = createTemp(lockPath(name), 0o600); err != nil {
+			return nil, err
+		}
+		temp = f.Name()
+		defer os.Remove(temp)
+	default:
+		return nil, fmt.Errorf("create %s: %w", lockPath(name), err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", lockPath(name), err)
+	}
+	// linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; through
+	// /proc/self/fd, which the kernel follows to the file, it does not
+	// (linkat(2)), so a rootless contain can do it too.
+	from := fmt.Sprintf("/proc/self/fd/%d", f.Fd())
+	if temp != "" {
+		from = temp
+	}
+	if err := unix.Linkat(unix.AT_FDCWD, from, unix.AT_FDCWD, lockPath(name), unix.AT_SYMLINK_FOLLOW); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fs.ErrExist
+		}
+		return nil, fmt.Errorf("create %s: %w", lockPath(name), err)
+	}
+	return f, nil
 }
 
 // Claim makes the caller the owner of the record of name when its owner

@@ -227,3 +227,48 @@ func TestListHalfMade(t *testing.T) {
 		t.Errorf("left in the state directory: %v", ents)
 	}
 }
+
+// TestCreateBesideCleaner races Create against a cleaner that claims and
+// removes every name it lists, as CleanOrphans in another contain run
+// does with the dead: a name a creator is making must never look
+// ownerless to it, so every Create succeeds, and no record is left.
+func TestCreateBesideCleaner(t *testing.T) {
+	useTempDir(t)
+	done := make(chan struct{})
+	claimed := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				claimed <- n
+				return
+			default:
+			}
+			names, _ := List()
+			for _, name := range names {
+				if release, err := Claim(name); err == nil {
+					n++
+					Remove(name)
+					release()
+				}
+			}
+		}
+	}()
+	for i := range 2000 {
+		name := fmt.Sprintf("c%d", i)
+		o, err := Create(name, map[string]int{"i": i})
+		if err != nil {
+			t.Fatalf("Create %s beside a cleaner: %v", name, err)
+		}
+		if err := Remove(name); err != nil {
+			t.Fatalf("Remove %s: %v", name, err)
+		}
+		o.Release()
+	}
+	close(done)
+	t.Logf("the cleaner claimed %d names", <-claimed)
+	if names, err := List(); len(names) != 0 || err != nil {
+		t.Errorf("List after the race = %v, %v; want nothing", names, err)
+	}
+}
